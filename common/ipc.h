@@ -1,0 +1,177 @@
+/*
+ * ipc.h — the frame format between the supervisor and its workers.
+ *
+ * Every process includes this header; docs/ipc.md is its prose twin.
+ * Frames travel over SOCK_SEQPACKET, which keeps message boundaries, so a
+ * frame is exactly one send()/recv(): a fixed header then the payload.
+ * Both ends run on the same host from the same build, so the header is in
+ * host byte order and a version mismatch is a deployment error.
+ */
+#ifndef MAI_IPC_H
+#define MAI_IPC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define MAI_IPC_VERSION		1
+
+/* The one socket a worker inherits: fd 3, right after stdio. */
+#define MAI_IPC_FD		3
+
+/*
+ * Bound on a whole frame (header and payload).  ARI events are 0.5-5 KiB in
+ * practice; 128 KiB leaves room for channels with many variables while
+ * staying under the default unix socket send buffer (212992 bytes), so a
+ * frame within the bound can always be sent in one piece.
+ */
+#define MAI_FRAME_MAX		(128 * 1024)
+
+struct mai_frame_hdr {
+	uint8_t		version;	/* MAI_IPC_VERSION */
+	uint8_t		type;		/* enum mai_msg */
+	uint16_t	reserved;	/* zero */
+	uint32_t	len;		/* payload bytes after this header */
+	uint64_t	seq;		/* event sequence number, else 0 */
+};
+
+#define MAI_FRAME_PAYLOAD_MAX	(MAI_FRAME_MAX - sizeof(struct mai_frame_hdr))
+
+/* Message types; docs/ipc.md has the table with direction and payload. */
+enum mai_msg {
+	MAI_MSG_HELLO = 1,	/* w->s  struct mai_hello */
+	MAI_MSG_CONFIG,		/* s->w  struct mai_config */
+	MAI_MSG_LISTENER,	/* s->h  empty, SCM_RIGHTS: the HTTP listen socket */
+	MAI_MSG_FLAG,		/* w->s  struct mai_flag_report */
+	MAI_MSG_SNAPSHOT,	/* s->h  struct mai_snapshot */
+	MAI_MSG_EVENT,		/* ws->s, s->flow  ARI event JSON, seq set by s */
+	MAI_MSG_EVENT_ACK,	/* flow->s  empty, seq = highest handled */
+	MAI_MSG_COUNTERS,	/* w->s  struct mai_counters */
+	MAI_MSG_MAX
+};
+
+enum mai_role {
+	MAI_ROLE_WS = 0,
+	MAI_ROLE_FLOW,
+	MAI_ROLE_HEALTH,
+	MAI_ROLE_COUNT
+};
+
+/* Readiness flags; each has exactly one owning role (mai_flag_owner()). */
+enum mai_flag {
+	MAI_FLAG_EDGE_REACHABLE = 0,	/* health: any HTTP answer from ARI */
+	MAI_FLAG_ARI_AUTH,		/* health: ARI answered 200 with auth */
+	MAI_FLAG_WS_CONNECTED,		/* ws: events WebSocket is open */
+	MAI_FLAG_EVENTS_RECEIVED,	/* ws: an event arrived since connect */
+	MAI_FLAG_WS_AUTH_REJECTED,	/* ws: handshake answered 401 */
+	MAI_FLAG_APP_REPLACED,		/* ws: another client took ARI_APP */
+	MAI_FLAG_COUNT
+};
+
+struct mai_hello {
+	uint32_t	pid;
+	uint8_t		role;
+	uint8_t		pad[3];
+	char		version[16];
+};
+
+#define MAI_STR_MAX		256
+
+/*
+ * Everything a worker needs to run.  Sent once after HELLO and again after
+ * a reload; the password travels only this way, never in argv or environ.
+ */
+struct mai_config {
+	char		ari_host[MAI_STR_MAX];
+	char		ari_user[MAI_STR_MAX];
+	char		ari_password[MAI_STR_MAX];
+	char		ari_app[64];
+	uint16_t	ari_port;
+	uint8_t		ari_tls;
+	uint8_t		log_level;
+	uint8_t		log_json;
+	uint8_t		drop_user;	/* 1: switch to uid/gid below */
+	uint8_t		pad[2];
+	uint32_t	uid;
+	uint32_t	gid;
+	uint32_t	ping_interval_ms;
+	uint32_t	ping_timeout_ms;
+	uint32_t	probe_interval_ms;
+	uint32_t	probe_timeout_ms;
+};
+
+struct mai_flag_report {
+	uint8_t		flag;		/* enum mai_flag */
+	uint8_t		value;		/* 0 or 1 */
+	uint8_t		pad[6];
+};
+
+/* Counters a worker owns, reported when they change (rate-limited). */
+struct mai_counters {
+	uint64_t	v[8];
+};
+#define MAI_CNT_WS_FRAMES_REFUSED	0	/* ws: oversized WS frames */
+#define MAI_CNT_WS_RECONNECTS		1	/* ws: reconnect attempts */
+#define MAI_CNT_WS_EVENTS_IN		2	/* ws: events read from ARI */
+#define MAI_CNT_WS_MALFORMED		3	/* ws: frames that were not JSON */
+#define MAI_CNT_FLOW_EVENTS		0	/* flow: events handled */
+
+enum mai_worker_state {
+	MAI_WSTATE_DOWN = 0,	/* not running, restart pending */
+	MAI_WSTATE_STARTING,	/* forked, no HELLO yet */
+	MAI_WSTATE_RUNNING,	/* said HELLO */
+	MAI_WSTATE_STOPPING	/* sent SIGTERM */
+};
+
+struct mai_worker_status {
+	int32_t		pid;
+	uint8_t		state;		/* enum mai_worker_state */
+	uint8_t		crashloop;	/* restarted fast too often */
+	uint8_t		pad[2];
+	uint32_t	restarts;
+	uint32_t	backoff_ms;
+	int32_t		last_exit;	/* exit code, or -signal */
+	uint64_t	frames_refused;	/* malformed/oversized from it */
+	uint64_t	counters[8];	/* its last struct mai_counters */
+};
+
+/* What the health-worker needs to answer /readyz and /metrics. */
+struct mai_snapshot {
+	uint8_t			flags[MAI_FLAG_COUNT];
+	uint8_t			pad[2];
+	uint32_t		generation;	/* bumps on every change */
+	uint64_t		events_relayed;	/* ws -> supervisor accepted */
+	uint64_t		events_acked;	/* handled by a flow-worker */
+	uint64_t		events_dropped;	/* queue bound hit */
+	uint64_t		events_queued;	/* held now */
+	uint64_t		events_queued_bytes;
+	uint64_t		events_replayed;
+	uint64_t		started_at;	/* supervisor start, unix s */
+	struct mai_worker_status workers[MAI_ROLE_COUNT];
+};
+
+/* frame.c */
+ssize_t		 frame_send(int, uint8_t, uint64_t, const void *, size_t);
+ssize_t		 frame_send_fd(int, uint8_t, const void *, size_t, int);
+ssize_t		 frame_recv(int, struct mai_frame_hdr *, void *, size_t,
+		    int *);
+const char	*frame_error(ssize_t);
+
+#define FRAME_ECLOSED	(-1)	/* peer closed */
+#define FRAME_EAGAIN	(-2)	/* nothing to read / write now */
+#define FRAME_EIO	(-3)	/* socket error, errno set */
+#define FRAME_ETOOBIG	(-4)	/* over MAI_FRAME_MAX */
+#define FRAME_ESHORT	(-5)	/* shorter than a header */
+#define FRAME_EVERSION	(-6)	/* wrong version or reserved bits */
+#define FRAME_ELEN	(-7)	/* header length disagrees with size */
+
+/* role.c */
+const char	*role_name(enum mai_role);
+int		 role_from_name(const char *);
+const char	*flag_name(enum mai_flag);
+enum mai_role	 flag_owner(enum mai_flag);
+const char	*msg_name(uint8_t);
+bool		 msg_payload_ok(uint8_t, size_t);
+
+#endif /* MAI_IPC_H */

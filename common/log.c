@@ -1,0 +1,149 @@
+/*
+ * log.c — line-oriented logging to stderr for every mai process.
+ *
+ * stderr is what Docker and systemd collect; one write(2) per line keeps
+ * lines from different processes sharing the descriptor from interleaving.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define LOG_LINE_MAX	2048	/* longer messages are cut, never split */
+
+static const char	*log_proc = "mai";
+static int		 log_verbosity = LOG_LVL_INFO;
+static int		 log_json;
+
+static const char *const level_names[] = { "error", "warn", "info", "debug" };
+
+void
+log_init(const char *proc, int level, int json)
+{
+	log_proc = proc;
+	log_setlevel(level, json);
+}
+
+void
+log_setlevel(int level, int json)
+{
+	log_verbosity = level;
+	log_json = json;
+}
+
+int
+log_level_parse(const char *s)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++)
+		if (strcasecmp(s, level_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+const char *
+log_level_name(int level)
+{
+	if (level < 0 || level > LOG_LVL_DEBUG)
+		return "unknown";
+	return level_names[level];
+}
+
+/* Escape for a JSON string; quotes and control bytes only. */
+static size_t
+log_json_escape(char *dst, size_t size, const char *src)
+{
+	size_t	o = 0;
+
+	for (; *src != '\0' && o + 7 < size; src++) {
+		unsigned char c = (unsigned char)*src;
+		if (c == '"' || c == '\\') {
+			dst[o++] = '\\';
+			dst[o++] = (char)c;
+		} else if (c < 0x20)
+			o += (size_t)snprintf(dst + o, size - o, "\\u%04x", c);
+		else
+			dst[o++] = (char)c;
+	}
+	dst[o] = '\0';
+	return o;
+}
+
+static void
+log_emit(int level, const char *fmt, va_list ap, const char *err)
+{
+	char		 msg[LOG_LINE_MAX], esc[LOG_LINE_MAX], line[LOG_LINE_MAX + 256];
+	char		 ts[40];
+	struct timespec	 now;
+	struct tm	 tm;
+	int		 n, saved = errno;
+
+	if (level > log_verbosity)
+		return;
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	n = (int)strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(ts + n, sizeof(ts) - (size_t)n, ".%03ldZ", now.tv_nsec / 1000000);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (err != NULL) {
+		n = (int)strlen(msg);
+		snprintf(msg + n, sizeof(msg) - (size_t)n, " error=\"%s\"", err);
+	}
+	if (log_json) {
+		log_json_escape(esc, sizeof(esc), msg);
+		n = snprintf(line, sizeof(line), "{\"ts\":\"%s\",\"level\":\"%s\","
+		    "\"proc\":\"%s\",\"pid\":%d,\"msg\":\"%s\"}\n", ts,
+		    level_names[level], log_proc, (int)getpid(), esc);
+	} else
+		n = snprintf(line, sizeof(line), "%s level=%s proc=%s pid=%d %s\n",
+		    ts, level_names[level], log_proc, (int)getpid(), msg);
+	if (n > (int)sizeof(line))
+		n = (int)sizeof(line);
+	(void)!write(STDERR_FILENO, line, (size_t)n);
+	errno = saved;
+}
+
+#define LOG_FN(name, level, with_errno)			\
+void							\
+name(const char *fmt, ...)				\
+{							\
+	va_list	ap;					\
+	const char *e = with_errno ? strerror(errno) : NULL; \
+	va_start(ap, fmt);				\
+	log_emit(level, fmt, ap, e);			\
+	va_end(ap);					\
+}
+
+LOG_FN(log_warn, LOG_LVL_WARN, 1)
+LOG_FN(log_warnx, LOG_LVL_WARN, 0)
+LOG_FN(log_info, LOG_LVL_INFO, 0)
+LOG_FN(log_debug, LOG_LVL_DEBUG, 0)
+
+void
+fatal(const char *fmt, ...)
+{
+	va_list		 ap;
+	const char	*e = strerror(errno);
+
+	va_start(ap, fmt);
+	log_emit(LOG_LVL_ERROR, fmt, ap, e);
+	va_end(ap);
+	exit(1);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_emit(LOG_LVL_ERROR, fmt, ap, NULL);
+	va_end(ap);
+	exit(1);
+}

@@ -1,0 +1,24 @@
+/*
+ * privsep.h — what every worker does before it touches the network:
+ * drop to the unprivileged user, forbid regaining privileges, and load the
+ * seccomp allow-list of its role.  Also the worker side of the handshake.
+ */
+#ifndef MAI_PRIVSEP_H
+#define MAI_PRIVSEP_H
+
+#include "ipc.h"
+
+/* privsep.c */
+void	privsep_drop(const struct mai_config *);
+
+/* sandbox.c */
+void	sandbox_enter(enum mai_role);
+
+/* worker.c */
+void	worker_hello(enum mai_role);
+void	worker_recv_config(struct mai_config *);
+int	worker_recv_listener(void);
+void	worker_send_flag(enum mai_flag, int);
+void	worker_send_counters(const struct mai_counters *);
+
+#endif /* MAI_PRIVSEP_H */
