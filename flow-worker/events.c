@@ -1,0 +1,137 @@
+/*
+ * events.c — ARI events from the supervisor, handled in order and acked.
+ *
+ * The ack is cumulative and sent once per batch read, not per event: the
+ * supervisor keeps every event until it is acked, so an event this process
+ * did not finish is replayed to its successor.  A replayed event may have
+ * been seen before (at-least-once); seq numbers make that visible.
+ */
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "log.h"
+#include "privsep.h"
+#include "flow.h"
+
+static char	ipc_buf[MAI_FRAME_PAYLOAD_MAX];
+
+void
+flow_event_handle(struct flow *f, uint64_t seq, const char *data, size_t len)
+{
+	struct json_object	*obj, *type;
+
+	if (seq <= f->last_seq) {
+		log_debug("event replayed, already handled seq=%llu",
+		    (unsigned long long)seq);
+		return;
+	}
+	f->last_seq = seq;
+	f->counters.v[MAI_CNT_FLOW_EVENTS]++;
+	json_tokener_reset(f->tok);
+	obj = json_tokener_parse_ex(f->tok, data, (int)len);
+	if (obj == NULL || !json_object_object_get_ex(obj, "type", &type))
+		log_warnx("event without a type seq=%llu len=%zu",
+		    (unsigned long long)seq, len);
+	else
+		log_debug("event seq=%llu type=%s", (unsigned long long)seq,
+		    json_object_get_string(type));
+	json_object_put(obj);
+}
+
+/* Cumulative; a failed send is retried by the counters timer. */
+static void
+flow_ack(struct flow *f)
+{
+	ssize_t	n;
+
+	if (f->last_seq == f->acked_seq)
+		return;
+	n = frame_send(MAI_IPC_FD, MAI_MSG_EVENT_ACK, f->last_seq, NULL, 0);
+	if (n < 0) {
+		log_debug("event ack deferred seq=%llu: %s",
+		    (unsigned long long)f->last_seq, frame_error(n));
+		return;
+	}
+	f->acked_seq = f->last_seq;
+}
+
+static void
+flow_ipc_frame(struct flow *f, const struct mai_frame_hdr *hdr, size_t len)
+{
+	if (!msg_payload_ok(hdr->type, len)) {
+		log_warnx("frame from supervisor refused type=%s len=%zu",
+		    msg_name(hdr->type), len);
+		return;
+	}
+	switch (hdr->type) {
+	case MAI_MSG_EVENT:
+		flow_event_handle(f, hdr->seq, ipc_buf, len);
+		break;
+	case MAI_MSG_CONFIG:
+		memcpy(&f->conf, ipc_buf, sizeof(f->conf));
+		log_setlevel(f->conf.log_level, f->conf.log_json);
+		break;
+	default:
+		log_warnx("unexpected frame from supervisor type=%s",
+		    msg_name(hdr->type));
+	}
+}
+
+static void
+flow_ipc_read_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct flow		*f = arg;
+	struct mai_frame_hdr	 hdr;
+	ssize_t			 n;
+	int			 i;
+
+	(void)ev;
+	for (i = 0; i < FLOW_FRAMES_PER_WAKEUP; i++) {
+		n = frame_recv(fd, &hdr, ipc_buf, sizeof(ipc_buf), NULL);
+		if (n == FRAME_EAGAIN)
+			break;
+		if (n == FRAME_ECLOSED) {
+			log_info("supervisor closed the socket: exiting");
+			event_base_loopexit(f->base, NULL);
+			return;
+		}
+		if (n < 0) {
+			log_warnx("frame from supervisor refused: %s",
+			    frame_error(n));
+			continue;
+		}
+		flow_ipc_frame(f, &hdr, (size_t)n);
+	}
+	flow_ack(f);
+}
+
+static void
+flow_counters_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct flow	*f = arg;
+
+	(void)fd;
+	(void)ev;
+	flow_ack(f);
+	if (memcmp(&f->counters, &f->reported, sizeof(f->counters)) == 0)
+		return;
+	worker_send_counters(&f->counters);
+	f->reported = f->counters;
+}
+
+void
+flow_ipc_attach(struct flow *f)
+{
+	struct timeval	tv = { FLOW_COUNTERS_MS / 1000, 0 };
+
+	if ((f->tok = json_tokener_new()) == NULL)
+		fatalx("json_tokener_new");
+	f->ev_ipc = event_new(f->base, MAI_IPC_FD, EV_READ | EV_PERSIST,
+	    flow_ipc_read_cb, f);
+	f->ev_counters = event_new(f->base, -1, EV_PERSIST, flow_counters_cb, f);
+	if (f->ev_ipc == NULL || f->ev_counters == NULL)
+		fatalx("event_new");
+	event_add(f->ev_ipc, NULL);
+	event_add(f->ev_counters, &tv);
+}

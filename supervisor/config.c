@@ -1,0 +1,447 @@
+/*
+ * config.c — configuration from the environment (and MAI_CONFIG_FILE).
+ *
+ * Every error names the variable, says what is wrong and how to fix it, so
+ * an operator reading `docker compose logs` needs nothing else.  The ARI
+ * password is copied once and wiped from the process's environment block,
+ * so it is not readable in /proc/PID/environ and never inherited.
+ */
+#include <sys/stat.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <grp.h>
+#include <libgen.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "supervisor.h"
+
+#define CONF_LINE_MAX	1024
+
+struct conf_var {
+	const char	*name;
+	char		*env;		/* captured at start */
+	char		*file;		/* from MAI_CONFIG_FILE, wins */
+};
+
+static struct conf_var conf_vars[] = {
+	{ .name = "ARI_HOST" }, { .name = "ARI_PORT" }, { .name = "ARI_USER" }, { .name = "ARI_PASSWORD" },
+	{ .name = "ARI_PASSWORD_FILE" }, { .name = "ARI_APP" }, { .name = "ARI_TLS" },
+	{ .name = "HTTP_LISTEN" }, { .name = "MAI_USER" }, { .name = "MAI_RUNDIR" },
+	{ .name = "MAI_LIBEXEC_DIR" }, { .name = "LOG_LEVEL" }, { .name = "LOG_FORMAT" },
+	{ .name = "MAI_EVENT_QUEUE_MAX" }, { .name = "MAI_EVENT_QUEUE_BYTES" },
+	{ .name = "ARI_PING_INTERVAL_MS" }, { .name = "ARI_PING_TIMEOUT_MS" },
+	{ .name = "ARI_PROBE_INTERVAL_MS" }, { .name = "ARI_PROBE_TIMEOUT_MS" },
+	{ .name = "MAI_STOP_GRACE_MS" }, { .name = "MAI_CONFIG_FILE" },
+};
+#define NVARS	(sizeof(conf_vars) / sizeof(conf_vars[0]))
+
+static struct conf_var *
+conf_var_find(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < NVARS; i++)
+		if (strcmp(conf_vars[i].name, name) == 0)
+			return &conf_vars[i];
+	return NULL;
+}
+
+/* Overwrite the value in the environment block itself, then drop it. */
+static void
+config_scrub_env(const char *name)
+{
+	extern char	**environ;
+	size_t		  len = strlen(name);
+	char		**e;
+
+	for (e = environ; *e != NULL; e++)
+		if (strncmp(*e, name, len) == 0 && (*e)[len] == '=')
+			explicit_bzero(*e + len + 1, strlen(*e + len + 1));
+	unsetenv(name);
+}
+
+void
+config_capture_env(void)
+{
+	const char	*v;
+	size_t		 i;
+
+	for (i = 0; i < NVARS; i++)
+		if ((v = getenv(conf_vars[i].name)) != NULL &&
+		    (conf_vars[i].env = strdup(v)) == NULL)
+			fatal("strdup");
+	config_scrub_env("ARI_PASSWORD");
+}
+
+static const char *
+conf_get(const char *name)
+{
+	struct conf_var	*v = conf_var_find(name);
+
+	if (v == NULL)
+		fatalx("config: unknown variable %s", name);
+	return v->file != NULL ? v->file : v->env;
+}
+
+static int
+conf_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* Strict unsigned parse: the whole string, in range, or an error. */
+static int
+conf_uint(const char *name, const char *def, uint64_t min, uint64_t max,
+    uint64_t *out, char *err, size_t errlen)
+{
+	const char		*s = conf_get(name);
+	char			*end;
+	unsigned long long	 v;
+
+	if (s == NULL || *s == '\0')
+		s = def;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (!isdigit((unsigned char)*s) || *end != '\0' || errno != 0 ||
+	    v < min || v > max)
+		return conf_err(err, errlen, "%s=%s is not valid: use a whole "
+		    "number from %llu to %llu (default %s)", name, s,
+		    (unsigned long long)min, (unsigned long long)max, def);
+	*out = v;
+	return 0;
+}
+
+static int
+conf_str(const char *name, const char *def, char *dst, size_t size,
+    char *err, size_t errlen)
+{
+	const char	*s = conf_get(name);
+
+	if (s == NULL || *s == '\0')
+		s = def;
+	if (s == NULL)
+		return conf_err(err, errlen, "%s is not set: set it in the "
+		    "environment or MAI_CONFIG_FILE", name);
+	if (strlen(s) >= size)
+		return conf_err(err, errlen, "%s is too long: at most %zu "
+		    "bytes", name, size - 1);
+	strcpy(dst, s);
+	return 0;
+}
+
+static void
+conf_file_clear(void)
+{
+	size_t	i;
+
+	for (i = 0; i < NVARS; i++) {
+		if (conf_vars[i].file != NULL) {
+			explicit_bzero(conf_vars[i].file,
+			    strlen(conf_vars[i].file));
+			free(conf_vars[i].file);
+			conf_vars[i].file = NULL;
+		}
+	}
+}
+
+static int
+conf_file_line(const char *path, int lineno, char *line, char *err,
+    size_t errlen)
+{
+	struct conf_var	*v;
+	char		*eq, *val;
+	size_t		 n;
+
+	line[strcspn(line, "\r\n")] = '\0';
+	while (isspace((unsigned char)*line))
+		line++;
+	if (*line == '\0' || *line == '#')
+		return 0;
+	if ((eq = strchr(line, '=')) == NULL)
+		return conf_err(err, errlen, "MAI_CONFIG_FILE %s line %d: "
+		    "expected KEY=VALUE", path, lineno);
+	*eq = '\0';
+	val = eq + 1;
+	n = strlen(val);
+	if (n >= 2 && (val[0] == '"' || val[0] == '\'') && val[n - 1] == val[0]) {
+		val[n - 1] = '\0';
+		val++;
+	}
+	if ((v = conf_var_find(line)) == NULL ||
+	    strcmp(line, "MAI_CONFIG_FILE") == 0)
+		return conf_err(err, errlen, "MAI_CONFIG_FILE %s line %d: "
+		    "unknown variable %s", path, lineno, line);
+	free(v->file);
+	if ((v->file = strdup(val)) == NULL)
+		fatal("strdup");
+	return 0;
+}
+
+/* The file is re-read on every load, so HUP picks up edits. */
+static int
+conf_file_read(const char *path, char *err, size_t errlen)
+{
+	FILE	*fp;
+	char	 line[CONF_LINE_MAX];
+	int	 lineno = 0, rc = 0;
+
+	conf_file_clear();
+	if (path == NULL || *path == '\0')
+		return 0;
+	if ((fp = fopen(path, "r")) == NULL)
+		return conf_err(err, errlen, "MAI_CONFIG_FILE=%s cannot be "
+		    "read: %s", path, strerror(errno));
+	while (rc == 0 && fgets(line, sizeof(line), fp) != NULL)
+		rc = conf_file_line(path, ++lineno, line, err, errlen);
+	explicit_bzero(line, sizeof(line));
+	fclose(fp);
+	return rc;
+}
+
+static int
+conf_password(struct sup_config *c, char *err, size_t errlen)
+{
+	const char	*pw = conf_get("ARI_PASSWORD");
+	FILE		*fp;
+	size_t		 n;
+
+	c->ari_password_file[0] = '\0';
+	if (conf_str("ARI_PASSWORD_FILE", "", c->ari_password_file,
+	    sizeof(c->ari_password_file), err, errlen) == -1)
+		return -1;
+	if (pw != NULL && *pw != '\0' && c->ari_password_file[0] != '\0')
+		return conf_err(err, errlen, "ARI_PASSWORD and ARI_PASSWORD_FILE"
+		    " are both set: keep only one");
+	if (c->ari_password_file[0] == '\0') {
+		if (pw == NULL || *pw == '\0')
+			return conf_err(err, errlen, "ARI_PASSWORD is not set: "
+			    "set ARI_PASSWORD or ARI_PASSWORD_FILE to the "
+			    "password of ARI_USER in ari.conf");
+		if (strlen(pw) >= sizeof(c->ari_password))
+			return conf_err(err, errlen, "ARI_PASSWORD is too long:"
+			    " at most %zu bytes", sizeof(c->ari_password) - 1);
+		strcpy(c->ari_password, pw);
+		return 0;
+	}
+	if ((fp = fopen(c->ari_password_file, "r")) == NULL)
+		return conf_err(err, errlen, "ARI_PASSWORD_FILE=%s cannot be "
+		    "read: %s", c->ari_password_file, strerror(errno));
+	if (fgets(c->ari_password, sizeof(c->ari_password), fp) == NULL)
+		c->ari_password[0] = '\0';
+	fclose(fp);
+	/* One trailing newline is how editors and `echo` end the file. */
+	n = strcspn(c->ari_password, "\r\n");
+	c->ari_password[n] = '\0';
+	if (n == 0)
+		return conf_err(err, errlen, "ARI_PASSWORD_FILE=%s is empty: "
+		    "put the password of ARI_USER on its first line",
+		    c->ari_password_file);
+	return 0;
+}
+
+static int
+conf_user(struct sup_config *c, char *err, size_t errlen)
+{
+	struct passwd	*pw;
+
+	if (conf_str("MAI_USER", "", c->mai_user, sizeof(c->mai_user),
+	    err, errlen) == -1)
+		return -1;
+	c->drop_user = false;
+	if (c->mai_user[0] == '\0') {
+		if (geteuid() == 0)
+			return conf_err(err, errlen, "MAI_USER is not set: as "
+			    "root the workers need an unprivileged user; set "
+			    "MAI_USER=mai (create it: useradd --system mai)");
+		return 0;
+	}
+	if ((pw = getpwnam(c->mai_user)) == NULL)
+		return conf_err(err, errlen, "MAI_USER=%s: no such user; "
+		    "create it (useradd --system %s) or name another",
+		    c->mai_user, c->mai_user);
+	if (pw->pw_uid == 0)
+		return conf_err(err, errlen, "MAI_USER=%s is root: name an "
+		    "unprivileged user", c->mai_user);
+	if (geteuid() != 0 && pw->pw_uid != geteuid())
+		return conf_err(err, errlen, "MAI_USER=%s needs root to switch"
+		    " to: start as root or unset MAI_USER", c->mai_user);
+	c->uid = pw->pw_uid;
+	c->gid = pw->pw_gid;
+	c->drop_user = geteuid() == 0;
+	return 0;
+}
+
+static int
+conf_names(struct sup_config *c, char *err, size_t errlen)
+{
+	const char	*p;
+	char		 lvl[16], fmt[16];
+
+	if (strchr(c->ari_user, ':') != NULL)
+		return conf_err(err, errlen, "ARI_USER=%s contains ':': ARI "
+		    "splits user and password at the first ':', rename the "
+		    "user in ari.conf", c->ari_user);
+	for (p = c->ari_app; *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) && strchr("._-", *p) == NULL)
+			return conf_err(err, errlen, "ARI_APP=%s is not valid: "
+			    "use letters, digits, '.', '_' and '-'", c->ari_app);
+	if (c->ari_app[0] == '\0')
+		return conf_err(err, errlen, "ARI_APP is empty: set a Stasis "
+		    "application name such as mai");
+	if (conf_str("LOG_LEVEL", "info", lvl, sizeof(lvl), err, errlen) ||
+	    conf_str("LOG_FORMAT", "text", fmt, sizeof(fmt), err, errlen))
+		return -1;
+	if ((c->log_level = log_level_parse(lvl)) < 0)
+		return conf_err(err, errlen, "LOG_LEVEL=%s is not valid: use "
+		    "error, warn, info or debug", lvl);
+	if (strcmp(fmt, "text") != 0 && strcmp(fmt, "json") != 0)
+		return conf_err(err, errlen, "LOG_FORMAT=%s is not valid: use "
+		    "text or json", fmt);
+	c->log_json = strcmp(fmt, "json") == 0;
+	return 0;
+}
+
+static int
+conf_numbers(struct sup_config *c, char *err, size_t errlen)
+{
+	uint64_t	v[9];
+
+	if (conf_uint("ARI_PORT", "8088", 1, 65535, &v[0], err, errlen) ||
+	    conf_uint("ARI_TLS", "0", 0, 1, &v[1], err, errlen) ||
+	    conf_uint("MAI_EVENT_QUEUE_MAX", "10000", 1, 10000000, &v[2],
+	    err, errlen) ||
+	    conf_uint("MAI_EVENT_QUEUE_BYTES", "16777216", MAI_FRAME_MAX,
+	    1ULL << 30, &v[3], err, errlen) ||
+	    conf_uint("ARI_PING_INTERVAL_MS", "20000", 100, 3600000, &v[4],
+	    err, errlen) ||
+	    conf_uint("ARI_PING_TIMEOUT_MS", "10000", 100, 3600000, &v[5],
+	    err, errlen) ||
+	    conf_uint("ARI_PROBE_INTERVAL_MS", "5000", 100, 3600000, &v[6],
+	    err, errlen) ||
+	    conf_uint("ARI_PROBE_TIMEOUT_MS", "2000", 100, 3600000, &v[7],
+	    err, errlen) ||
+	    conf_uint("MAI_STOP_GRACE_MS", "5000", 0, 600000, &v[8],
+	    err, errlen))
+		return -1;
+	if (v[7] > v[6])
+		return conf_err(err, errlen, "ARI_PROBE_TIMEOUT_MS=%llu is "
+		    "longer than ARI_PROBE_INTERVAL_MS=%llu: lower the timeout",
+		    (unsigned long long)v[7], (unsigned long long)v[6]);
+	c->ari_port = (uint16_t)v[0];
+	c->ari_tls = v[1] != 0;
+	c->queue_max_events = (uint32_t)v[2];
+	c->queue_max_bytes = v[3];
+	c->ping_interval_ms = (uint32_t)v[4];
+	c->ping_timeout_ms = (uint32_t)v[5];
+	c->probe_interval_ms = (uint32_t)v[6];
+	c->probe_timeout_ms = (uint32_t)v[7];
+	c->stop_grace_ms = (uint32_t)v[8];
+	return 0;
+}
+
+/* Workers live next to the supervisor unless told otherwise. */
+static int
+conf_dirs(struct sup_config *c, char *err, size_t errlen)
+{
+	char	self[PATH_MAX], def[PATH_MAX];
+	ssize_t	n;
+
+	if (geteuid() == 0)
+		snprintf(def, sizeof(def), "/run/mai");
+	else
+		snprintf(def, sizeof(def), "/tmp/mai-%u", (unsigned)geteuid());
+	if (conf_str("MAI_RUNDIR", def, c->rundir, sizeof(c->rundir) - 32,
+	    err, errlen) == -1)
+		return -1;
+	if (c->rundir[0] != '/')
+		return conf_err(err, errlen, "MAI_RUNDIR=%s is not an absolute "
+		    "path: use e.g. /run/mai", c->rundir);
+	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) == -1)
+		return conf_err(err, errlen, "MAI_LIBEXEC_DIR: cannot find own "
+		    "path (%s): set MAI_LIBEXEC_DIR", strerror(errno));
+	self[n] = '\0';
+	if (conf_str("MAI_LIBEXEC_DIR", dirname(self), c->libexec_dir,
+	    sizeof(c->libexec_dir) - 32, err, errlen) == -1)
+		return -1;
+	return 0;
+}
+
+/* Fill c from environment and file; on error c is unusable, err says why. */
+int
+config_load(struct sup_config *c, char *err, size_t errlen)
+{
+	memset(c, 0, sizeof(*c));
+	if (conf_str("MAI_CONFIG_FILE", "", c->config_file,
+	    sizeof(c->config_file), err, errlen) == -1 ||
+	    conf_file_read(c->config_file, err, errlen) == -1)
+		return -1;
+	if (conf_str("ARI_HOST", "127.0.0.1", c->ari_host, sizeof(c->ari_host),
+	    err, errlen) || conf_str("ARI_USER", NULL, c->ari_user,
+	    sizeof(c->ari_user), err, errlen) || conf_str("ARI_APP", "mai",
+	    c->ari_app, sizeof(c->ari_app), err, errlen) ||
+	    conf_str("HTTP_LISTEN", "0.0.0.0:18080", c->http_listen,
+	    sizeof(c->http_listen), err, errlen) ||
+	    listen_check(c->http_listen, err, errlen))
+		return -1;
+	if (conf_names(c, err, errlen) || conf_numbers(c, err, errlen) ||
+	    conf_password(c, err, errlen) || conf_user(c, err, errlen) ||
+	    conf_dirs(c, err, errlen))
+		return -1;
+	return 0;
+}
+
+/* nginx -t style: what would run, with the secret masked. */
+void
+config_print(const struct sup_config *c, FILE *fp)
+{
+	fprintf(fp, "ARI_HOST=%s\nARI_PORT=%u\nARI_TLS=%d\nARI_USER=%s\n",
+	    c->ari_host, c->ari_port, c->ari_tls, c->ari_user);
+	if (c->ari_password_file[0] != '\0')
+		fprintf(fp, "ARI_PASSWORD_FILE=%s\n", c->ari_password_file);
+	fprintf(fp, "ARI_PASSWORD=********\nARI_APP=%s\nHTTP_LISTEN=%s\n"
+	    "MAI_USER=%s\nMAI_RUNDIR=%s\nMAI_LIBEXEC_DIR=%s\n"
+	    "MAI_CONFIG_FILE=%s\nLOG_LEVEL=%s\nLOG_FORMAT=%s\n"
+	    "MAI_EVENT_QUEUE_MAX=%u\nMAI_EVENT_QUEUE_BYTES=%llu\n"
+	    "ARI_PING_INTERVAL_MS=%u\nARI_PING_TIMEOUT_MS=%u\n"
+	    "ARI_PROBE_INTERVAL_MS=%u\nARI_PROBE_TIMEOUT_MS=%u\n"
+	    "MAI_STOP_GRACE_MS=%u\n", c->ari_app, c->http_listen,
+	    c->mai_user[0] ? c->mai_user : "(current user)", c->rundir,
+	    c->libexec_dir, c->config_file, log_level_name(c->log_level),
+	    c->log_json ? "json" : "text", c->queue_max_events,
+	    (unsigned long long)c->queue_max_bytes, c->ping_interval_ms,
+	    c->ping_timeout_ms, c->probe_interval_ms, c->probe_timeout_ms,
+	    c->stop_grace_ms);
+}
+
+void
+config_to_wire(const struct sup_config *c, struct mai_config *w)
+{
+	memset(w, 0, sizeof(*w));
+	strcpy(w->ari_host, c->ari_host);
+	strcpy(w->ari_user, c->ari_user);
+	strcpy(w->ari_password, c->ari_password);
+	strcpy(w->ari_app, c->ari_app);
+	w->ari_port = c->ari_port;
+	w->ari_tls = c->ari_tls;
+	w->log_level = (uint8_t)c->log_level;
+	w->log_json = c->log_json;
+	w->drop_user = c->drop_user;
+	w->uid = (uint32_t)c->uid;
+	w->gid = (uint32_t)c->gid;
+	w->ping_interval_ms = c->ping_interval_ms;
+	w->ping_timeout_ms = c->ping_timeout_ms;
+	w->probe_interval_ms = c->probe_interval_ms;
+	w->probe_timeout_ms = c->probe_timeout_ms;
+}

@@ -1,0 +1,179 @@
+/*
+ * supervisor.h — the parent process: configuration, workers, event relay,
+ * readiness flags, control socket.  Grouped by the file that owns them.
+ */
+#ifndef MAI_SUPERVISOR_H
+#define MAI_SUPERVISOR_H
+
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+
+#include "ipc.h"
+
+#define EX_CONFIG_ERR		78	/* sysexits.h EX_CONFIG */
+
+/* Restart policy, as in DESIGN.md and s6: never faster than the backoff. */
+#define RESTART_BACKOFF_MIN_MS	100
+#define RESTART_BACKOFF_MAX_MS	30000
+#define RESTART_STABLE_MS	60000	/* run this long and backoff resets */
+#define CRASHLOOP_EXITS		5	/* fast exits in a row = crash loop */
+#define HELLO_TIMEOUT_MS	10000	/* a worker that never says hello */
+#define FRAMES_PER_WAKEUP	256	/* fairness between sockets */
+#define COUNTER_PUSH_MS		1000	/* counters reach /metrics this often */
+
+struct sup_config {
+	char		 ari_host[MAI_STR_MAX];
+	char		 ari_user[MAI_STR_MAX];
+	char		 ari_password[MAI_STR_MAX];
+	char		 ari_password_file[PATH_MAX];
+	char		 ari_app[64];
+	uint16_t	 ari_port;
+	bool		 ari_tls;
+	char		 http_listen[128];
+	char		 mai_user[64];
+	bool		 drop_user;
+	uid_t		 uid;
+	gid_t		 gid;
+	char		 rundir[PATH_MAX];
+	char		 libexec_dir[PATH_MAX];
+	char		 config_file[PATH_MAX];
+	int		 log_level;
+	bool		 log_json;
+	uint32_t	 queue_max_events;
+	uint64_t	 queue_max_bytes;
+	uint32_t	 ping_interval_ms;
+	uint32_t	 ping_timeout_ms;
+	uint32_t	 probe_interval_ms;
+	uint32_t	 probe_timeout_ms;
+	uint32_t	 stop_grace_ms;
+};
+
+struct worker {
+	enum mai_role		 role;
+	const char		*name;
+	pid_t			 pid;
+	int			 fd;		/* our end of its socket */
+	enum mai_worker_state	 state;
+	struct event		*ev_read;
+	struct event		*ev_write;	/* armed only while blocked */
+	struct event		*ev_timer;	/* restart delay or hello timeout */
+	struct event		*ev_stable;	/* resets backoff after 60 s */
+	struct timespec		 started;
+	uint32_t		 backoff_ms;
+	uint32_t		 fast_exits;
+	uint32_t		 restarts;
+	int32_t			 last_exit;
+	uint64_t		 frames_refused;
+	uint64_t		 counters[8];
+	bool			 restart_now;	/* we stopped it on purpose */
+	bool			 untrusted;	/* sent a bad frame */
+};
+
+struct event_item {
+	TAILQ_ENTRY(event_item)	 entry;
+	uint64_t		 seq;
+	size_t			 len;
+	char			 data[];
+};
+TAILQ_HEAD(event_queue, event_item);
+
+struct relay {
+	struct event_queue	 queue;		/* unacked events, oldest first */
+	struct event_item	*next_send;	/* first not yet sent, or NULL */
+	uint64_t		 count;
+	uint64_t		 bytes;
+	uint64_t		 last_seq;
+	uint64_t		 relayed;
+	uint64_t		 acked;
+	uint64_t		 dropped;
+	uint64_t		 replayed;
+	struct timespec		 last_drop_log;
+};
+
+struct supervisor {
+	struct event_base	*base;
+	struct sup_config	 conf;
+	struct worker		 workers[MAI_ROLE_COUNT];
+	struct relay		 relay;
+	uint8_t			 flags[MAI_FLAG_COUNT];
+	uint32_t		 generation;
+	time_t			 started_at;
+	int			 listen_fd;
+	int			 control_fd;
+	int			 pidfile_fd;
+	struct event		*ev_control;
+	struct event		*ev_stop_timer;
+	struct event		*ev_counters;
+	bool			 stopping;
+	int			 rolling;	/* next role to roll, -1 idle */
+	bool			 counters_dirty;
+};
+
+extern struct supervisor *sup;
+
+/* config.c */
+void	 config_capture_env(void);
+int	 config_load(struct sup_config *, char *, size_t);
+void	 config_print(const struct sup_config *, FILE *);
+void	 config_to_wire(const struct sup_config *, struct mai_config *);
+
+/* proc.c */
+void	 proc_init(void);
+void	 proc_spawn(struct worker *);
+void	 proc_reap(void);
+void	 proc_stop(struct worker *, bool);
+void	 proc_distrust(struct worker *, const char *);
+void	 proc_schedule_restart(struct worker *);
+struct worker *proc_by_pid(pid_t);
+void	 proc_mark_running(struct worker *);
+
+/* dispatch.c */
+void	 dispatch_attach(struct worker *);
+void	 dispatch_detach(struct worker *);
+void	 dispatch_send_config(struct worker *);
+
+/* relay.c */
+void	 relay_init(struct relay *);
+void	 relay_enqueue(struct relay *, const void *, size_t);
+void	 relay_flush(struct relay *);
+void	 relay_ack(struct relay *, uint64_t);
+void	 relay_rewind(struct relay *);
+
+/* readiness.c */
+void	 readiness_init(void);
+void	 readiness_set(enum mai_flag, bool);
+void	 readiness_clear_role(enum mai_role);
+void	 readiness_changed(void);
+void	 readiness_counters_changed(void);
+void	 readiness_fill(struct mai_snapshot *);
+void	 readiness_push(void);
+
+/* control.c */
+int	 control_listen(const char *);
+void	 control_client(const char *, int, char **);
+void	 control_status(char *, size_t);
+int	 control_restart(const char *);
+void	 control_cleanup(const char *);
+
+/* listen.c */
+int	 listen_check(const char *, char *, size_t);
+int	 listen_http(const char *, char *, size_t);
+
+/* pidfile.c */
+int	 pidfile_lock(const char *, char *, size_t);
+void	 pidfile_write(const char *, const char *, pid_t);
+void	 pidfile_remove(const char *, const char *);
+
+/* lifecycle.c */
+void	 lifecycle_stop(void);
+void	 lifecycle_reload(void);
+void	 lifecycle_roll_next(void);
+void	 lifecycle_status_log(void);
+
+#endif /* MAI_SUPERVISOR_H */

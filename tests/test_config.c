@@ -1,0 +1,159 @@
+/*
+ * test_config.c — configuration errors stop start-up with one line that
+ * names the variable and the fix, and exit code 78; -t prints the
+ * effective configuration with the password masked.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static struct h_env	env;
+static char		out[65536];
+
+static void setup(void) { h_init(&env); }
+static void teardown(void) { h_cleanup(&env); }
+
+static void
+expect_config_error(const char *const *extra, const char *var)
+{
+	const char	*args[] = { "-t", NULL };
+	int		 rc;
+
+	rc = h_sup_run(&env, args, extra, out, sizeof(out));
+	ck_assert_int_eq(rc, 78);
+	ck_assert_msg(strstr(out, "configuration error") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, var) != NULL, "no %s in: %s", var, out);
+	ck_assert_msg(strstr(out, "mvoice8908") == NULL, "password leaked");
+	/* One line: the message and nothing after it. */
+	ck_assert_ptr_eq(strchr(out, '\n'), out + strlen(out) - 1);
+}
+
+START_TEST(port_not_a_number)
+{
+	const char *extra[] = { "ARI_PORT=abc", NULL };
+	expect_config_error(extra, "ARI_PORT=abc is not valid");
+}
+END_TEST
+
+START_TEST(port_out_of_range)
+{
+	const char *extra[] = { "ARI_PORT=70000", NULL };
+	expect_config_error(extra, "ARI_PORT");
+}
+END_TEST
+
+START_TEST(missing_ari_user)
+{
+	const char *extra[] = { "ARI_USER=", NULL };
+	expect_config_error(extra, "ARI_USER is not set");
+}
+END_TEST
+
+START_TEST(missing_password)
+{
+	const char *extra[] = { "ARI_PASSWORD=", NULL };
+	expect_config_error(extra, "ARI_PASSWORD is not set");
+}
+END_TEST
+
+START_TEST(unreadable_password_file)
+{
+	const char *extra[] = { "ARI_PASSWORD=",
+	    "ARI_PASSWORD_FILE=/nonexistent/secret", NULL };
+	expect_config_error(extra, "ARI_PASSWORD_FILE=/nonexistent/secret "
+	    "cannot be read");
+}
+END_TEST
+
+START_TEST(unknown_mai_user)
+{
+	const char *extra[] = { "MAI_USER=no-such-user-mai", NULL };
+	expect_config_error(extra, "MAI_USER=no-such-user-mai: no such user");
+}
+END_TEST
+
+START_TEST(bad_log_level_and_listen)
+{
+	const char *lvl[] = { "LOG_LEVEL=loud", NULL };
+	const char *lst[] = { "HTTP_LISTEN=18080", NULL };
+	const char *fmt[] = { "LOG_FORMAT=xml", NULL };
+	expect_config_error(lvl, "LOG_LEVEL=loud");
+	expect_config_error(fmt, "LOG_FORMAT=xml");
+	expect_config_error(lst, "HTTP_LISTEN=18080 is not valid");
+}
+END_TEST
+
+START_TEST(test_mode_masks_password)
+{
+	const char	*args[] = { "-t", NULL };
+	int		 rc;
+
+	rc = h_sup_run(&env, args, NULL, out, sizeof(out));
+	ck_assert_msg(rc == 0, "rc=%d out=%s", rc, out);
+	ck_assert_ptr_nonnull(strstr(out, "ARI_PASSWORD=********"));
+	ck_assert_ptr_nonnull(strstr(out, "ARI_USER=mai"));
+	ck_assert_ptr_nonnull(strstr(out, "configuration ok"));
+	ck_assert_ptr_null(strstr(out, "mvoice8908"));
+}
+END_TEST
+
+START_TEST(password_file_is_read)
+{
+	const char	*args[] = { "-t", NULL };
+	char		 path[256], fileenv[300];
+	const char	*extra[] = { "ARI_PASSWORD=", fileenv, NULL };
+	FILE		*fp;
+
+	snprintf(path, sizeof(path), "%s/secret", env.dir);
+	fp = fopen(path, "w");
+	fputs("mvoice8908!#\n", fp);
+	fclose(fp);
+	snprintf(fileenv, sizeof(fileenv), "ARI_PASSWORD_FILE=%s", path);
+	ck_assert_int_eq(h_sup_run(&env, args, extra, out, sizeof(out)), 0);
+	ck_assert_ptr_nonnull(strstr(out, "ARI_PASSWORD_FILE="));
+	ck_assert_ptr_null(strstr(out, "mvoice8908"));
+}
+END_TEST
+
+START_TEST(version_and_help)
+{
+	const char	*v[] = { "--version", NULL }, *h[] = { "--help", NULL };
+
+	ck_assert_int_eq(h_sup_run(&env, v, NULL, out, sizeof(out)), 0);
+	ck_assert_ptr_nonnull(strstr(out, "mai-supervisor "));
+	ck_assert_int_eq(h_sup_run(&env, h, NULL, out, sizeof(out)), 0);
+	ck_assert_ptr_nonnull(strstr(out, "--test-config"));
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite	*s = suite_create("config");
+	TCase	*tc = tcase_create("errors");
+	SRunner	*sr;
+	int	 failed;
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, port_not_a_number);
+	tcase_add_test(tc, port_out_of_range);
+	tcase_add_test(tc, missing_ari_user);
+	tcase_add_test(tc, missing_password);
+	tcase_add_test(tc, unreadable_password_file);
+	tcase_add_test(tc, unknown_mai_user);
+	tcase_add_test(tc, bad_log_level_and_listen);
+	tcase_add_test(tc, test_mode_masks_password);
+	tcase_add_test(tc, password_file_is_read);
+	tcase_add_test(tc, version_and_help);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}
