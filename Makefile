@@ -33,7 +33,7 @@ LIBMAI     = $(BUILD)/libmai.a
 BINS = $(BUILD)/mai-supervisor $(BUILD)/mai-ws-worker \
        $(BUILD)/mai-flow-worker $(BUILD)/mai-health-worker
 
-.PHONY: all deps check asan e2e bench clean sim
+.PHONY: all deps check asan test run bench clean sim
 all: $(BINS) sim
 
 $(BUILD)/%.o: %.c $(wildcard common/*.h) $(wildcard */*.h)
@@ -71,6 +71,15 @@ check: all
 asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan \
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" check
+
+# The README's two commands.
+run: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/run.sh
+
+test: deps
+	@$(MAKE) --no-print-directory check
+	@$(MAKE) --no-print-directory asan
 
 bench: all
 	@bench/readyz.sh

@@ -16,7 +16,7 @@ struct h_env {
 	char	dir[128];		/* scratch: rundir, logs, files */
 	char	rundir[192];
 	char	log[192];		/* the supervisor's stderr */
-	char	libexec[192];		/* where the workers are taken from */
+	char	libexec[256];		/* where the workers are taken from */
 	int	http_port;
 	int	ari_port;
 	pid_t	sup_pid;

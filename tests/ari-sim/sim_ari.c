@@ -1,0 +1,209 @@
+/*
+ * The ARI surface: the few REST resources mai uses and the admission of
+ * the /ari/events WebSocket, answered the way Asterisk 22 answers them.
+ */
+
+#include <stdio.h>
+#include <string.h>
+
+#include "sim.h"
+
+#define ESC_LEN(n)	((n) * 6 + 1)	/* worst case of sim_json_escape */
+
+/* A name taken from the path: non-empty, one segment. */
+static int
+path_name_ok(const char *name)
+{
+	return name[0] != '\0' && strchr(name, '/') == NULL &&
+	    strlen(name) < SIM_APP_LEN;
+}
+
+static int
+ari_info(struct lws *wsi, const struct sim_req *r)
+{
+	if (r->method != LWSHUMETH_GET)
+		return sim_http_msg(wsi, 405, "Invalid method");
+	return sim_http_reply(wsi, 200, sim.info, sim.info_len, 0);
+}
+
+static int
+ari_application(struct lws *wsi, const struct sim_req *r, const char *name)
+{
+	char	esc[ESC_LEN(SIM_APP_LEN)], body[1024];
+	int	n;
+
+	if (!path_name_ok(name))
+		return sim_http_msg(wsi, 404, "Not found");
+	if (r->method != LWSHUMETH_GET)
+		return sim_http_msg(wsi, 405, "Invalid method");
+	if (sim_app_find(name) == NULL)
+		return sim_http_msg(wsi, 404, "Application not found");
+	if (sim_json_escape(esc, sizeof(esc), name) == (size_t)-1)
+		return -1;
+	n = snprintf(body, sizeof(body), "{\n  \"name\": \"%s\",\n"
+	    "  \"channel_ids\": [],\n  \"bridge_ids\": [],\n"
+	    "  \"endpoint_ids\": [],\n  \"device_names\": [],\n"
+	    "  \"events_allowed\": [],\n  \"events_disallowed\": []\n}", esc);
+	if (n < 0 || (size_t)n >= sizeof(body))
+		return -1;
+	return sim_http_reply(wsi, 200, body, (size_t)n, 0);
+}
+
+/* The ChannelUserevent Asterisk emits for POST /ari/events/user/NAME. */
+static int
+user_event_json(char *buf, size_t len, const char *event, const char *app)
+{
+	char	ts[SIM_TS_LEN], eesc[ESC_LEN(SIM_PATH_LEN)];
+	char	aesc[ESC_LEN(SIM_APP_LEN)];
+	int	n;
+
+	if (sim_json_escape(eesc, sizeof(eesc), event) == (size_t)-1 ||
+	    sim_json_escape(aesc, sizeof(aesc), app) == (size_t)-1)
+		return -1;
+	sim_timestamp(ts, sizeof(ts));
+	n = snprintf(buf, len, "{\"type\": \"ChannelUserevent\", "
+	    "\"timestamp\": \"%s\", \"eventname\": \"%s\", "
+	    "\"userevent\": {\"eventname\": \"%s\"}, "
+	    "\"asterisk_id\": \"" SIM_ASTERISK_ID "\", "
+	    "\"application\": \"%s\"}", ts, eesc, eesc, aesc);
+	if (n < 0 || (size_t)n >= len)
+		return -1;
+	return n;
+}
+
+static int
+ari_user_event(struct lws *wsi, const struct sim_req *r, const char *event)
+{
+	char		 buf[ESC_LEN(SIM_PATH_LEN) * 2 + 1024];
+	const char	*app;
+	struct sim_app	*a;
+	int		 n;
+
+	if (event[0] == '\0' || strchr(event, '/') != NULL)
+		return sim_http_msg(wsi, 404, "Not found");
+	if (r->method != LWSHUMETH_POST)
+		return sim_http_msg(wsi, 405, "Invalid method");
+	app = sim_arg(r, "application");
+	if (app == NULL || app[0] == '\0')
+		return sim_http_msg(wsi, 400, "Missing parameter application");
+	/* Asterisk: STASIS_APP_USER_APP_NOT_FOUND is a 404 */
+	if ((a = sim_app_find(app)) == NULL)
+		return sim_http_msg(wsi, 404, "Application not found");
+	if ((n = user_event_json(buf, sizeof(buf), event, app)) == -1)
+		return -1;
+	/* a phantom owner (after /_sim/replaced) swallows the event */
+	if (a->owner != NULL && sim_ws_send(a->owner, buf, (size_t)n) == -1)
+		return -1;
+	sim.stats.user_events++;
+	return sim_http_reply(wsi, 204, NULL, 0, 0);
+}
+
+int
+sim_ari_dispatch(struct lws *wsi, struct sim_req *r)
+{
+	if (strcmp(r->path, "/ari/asterisk/info") == 0)
+		sim.stats.info_requests++;
+	/* Asterisk checks "fully booted" before it looks at credentials */
+	if (sim.faults.notbooted)
+		return sim_http_msg(wsi, 503, "Asterisk not booted");
+	if (!r->authed) {
+		sim.stats.http_auth_failures++;
+		return sim_http_msg(wsi, 401, "Authentication required");
+	}
+	if (strcmp(r->path, "/ari/asterisk/info") == 0)
+		return ari_info(wsi, r);
+	if (strncmp(r->path, "/ari/applications/", 18) == 0)
+		return ari_application(wsi, r, r->path + 18);
+	if (strncmp(r->path, "/ari/events/user/", 17) == 0)
+		return ari_user_event(wsi, r, r->path + 17);
+	return sim_http_msg(wsi, 404, "Not found");
+}
+
+/*
+ * Split "a,b,c" into the session's app list.  Empty items are skipped and
+ * duplicates folded; too many or too long names make the handshake fail.
+ */
+static int
+parse_apps(const char *list, struct sim_session *s)
+{
+	const char	*p = list, *e;
+	size_t		 n;
+	int		 i, dup;
+
+	s->napps = 0;
+	for (; *p != '\0'; p = *e ? e + 1 : e) {
+		e = strchr(p, ',');
+		if (e == NULL)
+			e = p + strlen(p);
+		if ((n = (size_t)(e - p)) == 0)
+			continue;
+		if (n >= SIM_APP_LEN)
+			return -1;
+		for (dup = 0, i = 0; i < s->napps; i++)
+			if (strncmp(s->apps[i], p, n) == 0 &&
+			    s->apps[i][n] == '\0')
+				dup = 1;
+		if (dup)
+			continue;
+		if (s->napps == SIM_MAX_APPS)
+			return -1;
+		memcpy(s->apps[s->napps], p, n);
+		s->apps[s->napps++][n] = '\0';
+	}
+	return s->napps > 0 ? 0 : -1;
+}
+
+/* Answer a refused upgrade, then hang up: nothing else may follow. */
+static int
+ws_reject(struct lws *wsi, unsigned int status, const char *msg)
+{
+	sim_log("ws handshake refused: %u %s", status, msg);
+	sim_http_reject(wsi, status, msg);
+	return -1;
+}
+
+/*
+ * LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: admit or refuse the WebSocket with
+ * a proper HTTP answer, in the order Asterisk checks things.
+ */
+int
+sim_ws_confirm(struct lws *wsi)
+{
+	static struct sim_req	r;	/* 5 KB; the loop is single-threaded */
+	struct sim_session	probe;
+	const char		*apps;
+
+	memset(&r, 0, sizeof(r));
+	if (sim_req_parse(wsi, &r) == -1)
+		return ws_reject(wsi, 400, "Bad request");
+	if (sim.faults.refuse && !r.ctl_only)
+		return -1;
+	if (r.ctl_only || strcmp(r.path, "/ari/events") != 0)
+		return ws_reject(wsi, 404, "Not found");
+	if (sim.faults.notbooted)
+		return ws_reject(wsi, 503, "Asterisk not booted");
+	if (!r.authed) {
+		sim.stats.ws_auth_failures++;
+		return ws_reject(wsi, 401, "Authentication required");
+	}
+	apps = sim_arg(&r, "app");
+	if (apps == NULL || apps[0] == '\0')
+		return ws_reject(wsi, 400, "Missing param 'app'");
+	if (parse_apps(apps, &probe) == -1)
+		return ws_reject(wsi, 400, "Invalid param 'app'");
+	return 0;
+}
+
+/* LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: the pss exists, keep apps. */
+int
+sim_ws_filter(struct lws *wsi, struct sim_session *s)
+{
+	char		 buf[SIM_QBUF_LEN];
+	const char	*apps;
+
+	memset(s, 0, sizeof(*s));
+	apps = lws_get_urlarg_by_name(wsi, "app=", buf, sizeof(buf));
+	if (apps == NULL || parse_apps(apps, s) == -1)
+		return -1;
+	return 0;
+}

@@ -1,0 +1,159 @@
+/*
+ * test_health.c — the HTTP endpoints of the real health-worker, reached
+ * through the supervisor's listen socket, against the ARI simulator.
+ */
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static struct h_env	 env;
+static struct h_resp	*r;
+
+static void
+setup(void)
+{
+	r = malloc(sizeof(*r));
+	h_init(&env);
+}
+
+static void
+teardown(void)
+{
+	h_cleanup(&env);
+	free(r);
+}
+
+static void
+start(const char *const *extra)
+{
+	ck_assert_int_gt(h_sim_start(&env), 0);
+	ck_assert_int_gt(h_sup_start(&env, extra), 0);
+	ck_assert(h_wait_worker(&env, "health-worker", 0, NULL));
+}
+
+#define READY_OK "{\"status\":\"ok\",\"edge_http_reachable\":true," \
+	"\"ari_auth\":true,\"ws_connected\":true"
+
+/* Degraded without Asterisk; ok once it answers, with no test call. */
+START_TEST(readyz_degraded_then_ok_without_call)
+{
+	ck_assert_int_gt(h_sup_start(&env, NULL), 0);
+	ck_assert(h_wait_worker(&env, "health-worker", 0, NULL));
+	ck_assert_int_eq(h_http(env.http_port, "GET", "/readyz", r), 503);
+	ck_assert_ptr_nonnull(strstr(r->body, "\"status\":\"degraded\""));
+	ck_assert_ptr_nonnull(strstr(r->body, "\"edge_http_reachable\":false"));
+	ck_assert_int_gt(h_sim_start(&env), 0);
+	ck_assert(h_wait_ready(&env, 200));
+	ck_assert_int_eq(h_http(env.http_port, "GET", "/readyz", r), 200);
+	ck_assert_msg(strncmp(r->body, READY_OK, strlen(READY_OK)) == 0, "%s",
+	    r->body);
+	ck_assert_str_eq(r->ctype, "application/json");
+	ck_assert_int_ge(h_sim_stat(&env, "user_events"), 1);
+}
+END_TEST
+
+START_TEST(every_endpoint_code_and_body)
+{
+	start(NULL);
+	ck_assert(h_wait_ready(&env, 200));
+	ck_assert_int_eq(h_http(env.http_port, "GET", "/healthz", r), 200);
+	ck_assert_str_eq(r->body, "{\"status\":\"ok\"}");
+	ck_assert_str_eq(r->ctype, "application/json");
+	ck_assert_int_eq(h_http(env.http_port, "GET", "/healthz/deps", r), 200);
+	ck_assert_str_eq(r->body, "{\"status\":\"ok\",\"edge_http_reachable\":"
+	    "true,\"ari_auth\":true}");
+	ck_assert_int_eq(h_http(env.http_port, "HEAD", "/readyz", r), 200);
+	ck_assert_int_eq((int)r->len, 0);
+	ck_assert_int_eq(h_http(env.http_port, "GET", "/readyz?x=1", r), 200);
+	ck_assert_int_eq(h_http(env.http_port, "POST", "/readyz", r), 405);
+	ck_assert_str_eq(r->ctype, "application/json");
+	ck_assert_int_eq(h_http(env.http_port, "DELETE", "/healthz", r), 405);
+	ck_assert_int_eq(h_http(env.http_port, "GET", "/nope", r), 404);
+	ck_assert_str_eq(r->ctype, "application/json");
+	ck_assert_ptr_nonnull(strstr(r->body, "\"status\""));
+	ck_assert_int_eq(h_http(env.http_port, "GET", "/metrics", r), 200);
+	ck_assert_ptr_nonnull(strstr(r->ctype, "text/plain"));
+	ck_assert_ptr_nonnull(strstr(r->body,
+	    "mai_worker_restarts_total{worker=\"ws-worker\"} 0"));
+	ck_assert_ptr_nonnull(strstr(r->body, "mai_events_relayed_total "));
+	ck_assert_ptr_nonnull(strstr(r->body, "mai_events_dropped_total 0"));
+	ck_assert_ptr_nonnull(strstr(r->body, "mai_readyz_ok 1"));
+	ck_assert_ptr_nonnull(strstr(r->body,
+	    "mai_http_requests_total{path=\"/readyz\",code=\"200\"}"));
+	ck_assert_ptr_nonnull(strstr(r->body,
+	    "mai_http_requests_total{path=\"/readyz\",code=\"405\"} 1"));
+}
+END_TEST
+
+/* Auth refused by ARI: both dependency answers say so, with a reason. */
+START_TEST(rejected_credentials_show_in_deps_and_readyz)
+{
+	start(NULL);
+	ck_assert(h_wait_ready(&env, 200));
+	ck_assert_int_eq(h_sim_ctl(&env, "auth?ok=0"), 200);
+	ck_assert(H_WAIT_FOR(h_http(env.http_port, "GET", "/healthz/deps", r)
+	    == 503));
+	ck_assert_str_eq(r->body, "{\"status\":\"degraded\","
+	    "\"edge_http_reachable\":true,\"ari_auth\":false}");
+	ck_assert_int_eq(h_http(env.http_port, "GET", "/readyz", r), 503);
+	ck_assert_ptr_nonnull(strstr(r->body, "\"ari_auth\":false"));
+	ck_assert(h_wait_log(&env, "do not match ari.conf"));
+	ck_assert_int_eq(h_sim_ctl(&env, "auth?ok=1"), 200);
+	ck_assert(h_wait_ready(&env, 200));
+}
+END_TEST
+
+START_TEST(wrong_password_never_ready)
+{
+	const char *extra[] = { "ARI_PASSWORD=wrong-password", NULL };
+
+	start(extra);
+	ck_assert(h_wait_log(&env, "do not match ari.conf"));
+	ck_assert(H_WAIT_FOR(h_http(env.http_port, "GET", "/healthz/deps", r)
+	    == 503 && strstr(r->body, "\"edge_http_reachable\":true")));
+	ck_assert_ptr_nonnull(strstr(r->body, "\"ari_auth\":false"));
+	ck_assert_int_eq(h_http(env.http_port, "GET", "/readyz", r), 503);
+	ck_assert_ptr_nonnull(strstr(r->body, "\"ws_connected\":false"));
+	ck_assert(!h_log_has(&env, "wrong-password"));
+}
+END_TEST
+
+START_TEST(edge_gone_turns_degraded)
+{
+	start(NULL);
+	ck_assert(h_wait_ready(&env, 200));
+	h_sim_stop(&env);
+	ck_assert(h_wait_ready(&env, 503));
+	ck_assert(H_WAIT_FOR(h_http(env.http_port, "GET", "/healthz/deps", r)
+	    == 503 && strstr(r->body, "\"edge_http_reachable\":false")));
+	ck_assert_int_eq(h_http(env.http_port, "GET", "/healthz", r), 200);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite	*s = suite_create("health");
+	TCase	*tc = tcase_create("endpoints");
+	SRunner	*sr;
+	int	 failed;
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 90);
+	tcase_add_test(tc, readyz_degraded_then_ok_without_call);
+	tcase_add_test(tc, every_endpoint_code_and_body);
+	tcase_add_test(tc, rejected_credentials_show_in_deps_and_readyz);
+	tcase_add_test(tc, wrong_password_never_ready);
+	tcase_add_test(tc, edge_gone_turns_degraded);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,217 @@
+/*
+ * probe.c — prove event delivery without waiting for a call.
+ *
+ * Readiness needs an event received since the WebSocket connected, and a
+ * quiet system sends none.  ARI's POST /ari/events/user/NAME?application=
+ * ARI_APP answers 204 and sends a ChannelUserevent back over our own
+ * WebSocket, which sets events_received like any real event would.  The
+ * POST is an lws HTTP client connection in the same loop, so the WebSocket
+ * keeps being read while it runs.  It goes to the address the WebSocket
+ * reached: no second name lookup, which would block the loop.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "urlenc.h"
+#include "ws.h"
+
+/* "Basic " + base64 of "user:password" with both at their longest. */
+#define PROBE_AUTH_MAX	(8 + (MAI_STR_MAX * 2 + 2) / 3 * 4 + 4)
+
+struct probe {
+	struct lws_context	*ctx;
+	struct lws_vhost	*vh;
+	struct lws		*wsi;		/* the POST under way */
+	lws_sorted_usec_list_t	 sul_timeout;
+	lws_sorted_usec_list_t	 sul_quiet;
+	int			 tries;		/* since the link came up */
+	bool			 armed;		/* no event seen yet */
+	char			 addr[64];	/* numeric, of the WebSocket peer */
+};
+
+static struct probe	probe;
+
+static uint32_t
+probe_timeout_ms(void)
+{
+	return ws_conf.probe_timeout_ms != 0 ? ws_conf.probe_timeout_ms :
+	    PROBE_TIMEOUT_MS;
+}
+
+static void
+probe_timeout_cb(lws_sorted_usec_list_t *sul)
+{
+	(void)sul;
+	if (probe.wsi == NULL)
+		return;
+	log_warnx("readiness probe timed out after %u ms", probe_timeout_ms());
+	lws_set_timeout(probe.wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+}
+
+static void
+probe_send(void)
+{
+	struct lws_client_connect_info	ci;
+	char				path[256], app[sizeof(ws_conf.ari_app) * 3];
+	char				host[MAI_STR_MAX + 16];
+
+	if (probe.wsi != NULL || probe.tries >= PROBE_TRIES_MAX)
+		return;
+	probe.tries++;
+	urlenc(app, sizeof(app), ws_conf.ari_app);
+	snprintf(path, sizeof(path), "/ari/events/user/%s?application=%s",
+	    PROBE_EVENT, app);
+	if (link_host_header(host, sizeof(host), &ws_conf) == -1)
+		return;
+	memset(&ci, 0, sizeof(ci));
+	ci.context = probe.ctx;
+	ci.vhost = probe.vh;
+	ci.address = probe.addr[0] != '\0' ? probe.addr : ws_conf.ari_host;
+	ci.port = ws_conf.ari_port;
+	ci.path = path;
+	ci.host = host;		/* and the name TLS checks the cert against */
+	ci.method = "POST";
+	ci.local_protocol_name = "mai-probe";
+	ci.ssl_connection = (ws_conf.ari_tls ? LCCSCF_USE_SSL : 0) |
+	    LCCSCF_HTTP_NO_FOLLOW_REDIRECT;
+	ci.pwsi = &probe.wsi;
+	log_debug("readiness probe try=%d path=%s", probe.tries, path);
+	if (lws_client_connect_via_info(&ci) == NULL) {
+		probe.wsi = NULL;
+		log_warnx("readiness probe could not start");
+		return;
+	}
+	lws_sul_schedule(probe.ctx, 0, &probe.sul_timeout, probe_timeout_cb,
+	    probe_timeout_ms() * MSEC);
+}
+
+/* No event since the link came up: ask again, a bounded number of times. */
+static void
+probe_quiet_cb(lws_sorted_usec_list_t *sul)
+{
+	(void)sul;
+	if (!probe.armed)
+		return;
+	if (probe.tries >= PROBE_TRIES_MAX) {
+		log_warnx("no ARI event within %d ms of connecting after %d "
+		    "probes; is ARI_APP=%s right?", PROBE_QUIET_MS * probe.tries,
+		    probe.tries, ws_conf.ari_app);
+		return;
+	}
+	log_info("no ARI event %d ms after connecting; probing again",
+	    PROBE_QUIET_MS);
+	probe_send();
+	lws_sul_schedule(probe.ctx, 0, &probe.sul_quiet, probe_quiet_cb,
+	    PROBE_QUIET_MS * MSEC);
+}
+
+/* The WebSocket is up: peer is the numeric address it reached, or "". */
+void
+probe_start(const char *peer)
+{
+	snprintf(probe.addr, sizeof(probe.addr), "%s", peer);
+	probe.tries = 0;
+	probe.armed = true;
+	probe_send();
+	lws_sul_schedule(probe.ctx, 0, &probe.sul_quiet, probe_quiet_cb,
+	    PROBE_QUIET_MS * MSEC);
+}
+
+void
+probe_event_seen(void)
+{
+	probe.armed = false;
+	lws_sul_cancel(&probe.sul_quiet);
+}
+
+void
+probe_stop(void)
+{
+	probe.armed = false;
+	lws_sul_cancel(&probe.sul_quiet);
+	lws_sul_cancel(&probe.sul_timeout);
+	if (probe.wsi != NULL)
+		lws_set_timeout(probe.wsi, PENDING_TIMEOUT_USER_OK,
+		    LWS_TO_KILL_ASYNC);
+}
+
+/* Basic auth: the Authorization header is built here, never logged. */
+static int
+probe_headers(struct lws *wsi, unsigned char **p, unsigned char *end)
+{
+	char	pair[MAI_STR_MAX * 2 + 2], auth[PROBE_AUTH_MAX];
+	int	n, rc = 0;
+
+	n = snprintf(pair, sizeof(pair), "%s:%s", ws_conf.ari_user,
+	    ws_conf.ari_password);
+	memcpy(auth, "Basic ", 6);
+	if (n < 0 || lws_b64_encode_string(pair, n, auth + 6,
+	    (int)sizeof(auth) - 6) < 0 ||
+	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_AUTHORIZATION,
+	    (unsigned char *)auth, (int)strlen(auth), p, end) ||
+	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH,
+	    (unsigned char *)"0", 1, p, end))
+		rc = -1;
+	explicit_bzero(pair, sizeof(pair));
+	explicit_bzero(auth, sizeof(auth));
+	return rc;
+}
+
+/* The answer is all we need; the body is never read. */
+static void
+probe_answer(struct lws *wsi)
+{
+	unsigned int	status = lws_http_client_http_response(wsi);
+
+	if (status >= 200 && status < 300)
+		log_debug("readiness probe sent status=%u", status);
+	else if (status == 401)
+		log_warnx("readiness probe refused status=401: ARI_USER/"
+		    "ARI_PASSWORD do not match ari.conf");
+	else if (status == 404)
+		log_warnx("readiness probe refused status=404: ARI does not "
+		    "know ARI_APP=%s (yet)", ws_conf.ari_app);
+	else
+		log_warnx("readiness probe refused status=%u", status);
+	lws_sul_cancel(&probe.sul_timeout);
+	lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+}
+
+int
+probe_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+    void *in, size_t len)
+{
+	(void)user;
+	if (wsi == NULL || wsi != probe.wsi)
+		return 0;
+	switch (reason) {
+	case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
+		/* in: where lws writes the next header; len: room left. */
+		return probe_headers(wsi, (unsigned char **)in,
+		    *(unsigned char **)in + len);
+	case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP:
+		probe_answer(wsi);
+		break;
+	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+		log_warnx("readiness probe failed: %.*s",
+		    in != NULL ? (int)(len > 200 ? 200 : len) : 7,
+		    in != NULL ? (const char *)in : "unknown");
+		__attribute__((fallthrough));
+	case LWS_CALLBACK_CLOSED_CLIENT_HTTP:
+	case LWS_CALLBACK_WSI_DESTROY:
+		lws_sul_cancel(&probe.sul_timeout);
+		probe.wsi = NULL;
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+void
+probe_init(struct lws_context *ctx, struct lws_vhost *vh)
+{
+	probe.ctx = ctx;
+	probe.vh = vh;
+}

@@ -1,0 +1,335 @@
+/*
+ * relay.c — the supervisor socket (fd 3) inside the lws event loop.
+ *
+ * The socket is adopted as a raw file descriptor, so lws polls it and we
+ * do the reads ourselves: SOCK_SEQPACKET keeps one frame per recvmsg(),
+ * which a byte-stream read into lws's buffer would not.  Writes never
+ * block.  What the socket cannot take now waits, in this order of
+ * priority, until lws says it is writable:
+ *   1. readiness flags: kept as state, never dropped; the supervisor gets
+ *      the latest value of each (a link that died must be known at once,
+ *      even behind a queue of events);
+ *   2. events: a FIFO bounded in bytes and count, overflow dropped and
+ *      counted;
+ *   3. counters: the latest snapshot, at most once per RELAY_COUNTERS_MS.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "privsep.h"
+#include "ws.h"
+
+#define FLAG_UNSENT	0xff	/* so that every flag goes out once at start */
+
+struct relay_item {
+	TAILQ_ENTRY(relay_item)	 entry;
+	size_t			 len;
+	unsigned char		 data[];
+};
+
+struct relay {
+	struct lws_context		*ctx;
+	struct lws			*wsi;
+	TAILQ_HEAD(, relay_item)	 queue;
+	size_t				 qbytes;
+	size_t				 qcount;
+	uint8_t				 flag_now[MAI_FLAG_COUNT];
+	uint8_t				 flag_sent[MAI_FLAG_COUNT];
+	struct mai_counters		 cnt;
+	struct mai_counters		 cnt_sent;
+	bool				 cnt_due;
+	lws_sorted_usec_list_t		 sul_counters;
+	struct ratelim			 drop_log;
+};
+
+static struct relay	relay;
+
+static void	relay_flush(void);
+
+/* A send that failed for good: the supervisor is gone or the socket broke. */
+static void
+relay_send_failed(ssize_t n)
+{
+	if (n == FRAME_ECLOSED)
+		ws_stop(0, "supervisor closed its socket");
+	else
+		ws_stop(1, frame_error(n));
+}
+
+/* 1 sent, 0 would block, -1 failed (and the worker is stopping). */
+static int
+relay_send(uint8_t type, const void *buf, size_t len)
+{
+	ssize_t	n;
+
+	n = frame_send(MAI_IPC_FD, type, 0, buf, len);
+	if (n >= 0)
+		return 1;
+	if (n == FRAME_EAGAIN) {
+		if (relay.wsi != NULL)
+			lws_callback_on_writable(relay.wsi);
+		return 0;
+	}
+	relay_send_failed(n);
+	return -1;
+}
+
+/* Send every flag whose value the supervisor does not have yet. */
+static int
+relay_flush_flags(void)
+{
+	struct mai_flag_report	rep;
+	int			f, rc;
+
+	for (f = 0; f < MAI_FLAG_COUNT; f++) {
+		if (flag_owner((enum mai_flag)f) != MAI_ROLE_WS ||
+		    relay.flag_now[f] == relay.flag_sent[f])
+			continue;
+		memset(&rep, 0, sizeof(rep));
+		rep.flag = (uint8_t)f;
+		rep.value = relay.flag_now[f];
+		if ((rc = relay_send(MAI_MSG_FLAG, &rep, sizeof(rep))) != 1)
+			return rc;
+		relay.flag_sent[f] = rep.value;
+		log_debug("flag reported flag=%s value=%u",
+		    flag_name((enum mai_flag)f), rep.value);
+	}
+	return 1;
+}
+
+static int
+relay_flush_queue(void)
+{
+	struct relay_item	*it;
+	int			 rc;
+
+	while ((it = TAILQ_FIRST(&relay.queue)) != NULL) {
+		if ((rc = relay_send(MAI_MSG_EVENT, it->data, it->len)) != 1)
+			return rc;
+		TAILQ_REMOVE(&relay.queue, it, entry);
+		relay.qbytes -= it->len;
+		relay.qcount--;
+		free(it);
+	}
+	return 1;
+}
+
+static void
+relay_flush(void)
+{
+	if (relay_flush_flags() != 1 || relay_flush_queue() != 1)
+		return;
+	if (relay.cnt_due && relay_send(MAI_MSG_COUNTERS, &relay.cnt,
+	    sizeof(relay.cnt)) == 1) {
+		relay.cnt_sent = relay.cnt;
+		relay.cnt_due = false;
+	}
+}
+
+static bool
+relay_idle(void)
+{
+	return TAILQ_EMPTY(&relay.queue) &&
+	    memcmp(relay.flag_now, relay.flag_sent, sizeof(relay.flag_now)) == 0;
+}
+
+static void
+relay_drop(size_t len)
+{
+	uint64_t	suppressed;
+
+	relay_count(MAI_CNT_WS_RELAY_DROPPED);
+	if (ratelim_pass(&relay.drop_log, &suppressed))
+		log_warnx("supervisor not reading: event dropped len=%zu "
+		    "queued=%zu queued_bytes=%zu suppressed=%llu", len,
+		    relay.qcount, relay.qbytes, (unsigned long long)suppressed);
+}
+
+/* Forward one event now, or queue it behind those already waiting. */
+void
+relay_event(const void *buf, size_t len)
+{
+	struct relay_item	*it;
+
+	if (relay_idle()) {
+		if (relay_send(MAI_MSG_EVENT, buf, len) != 0)
+			return;
+	}
+	if (relay.qcount >= RELAY_QUEUE_COUNT_MAX ||
+	    relay.qbytes + len > RELAY_QUEUE_BYTES_MAX) {
+		relay_drop(len);
+		return;
+	}
+	if ((it = malloc(sizeof(*it) + len)) == NULL) {
+		relay_drop(len);
+		return;
+	}
+	it->len = len;
+	memcpy(it->data, buf, len);
+	TAILQ_INSERT_TAIL(&relay.queue, it, entry);
+	relay.qbytes += len;
+	relay.qcount++;
+	lws_callback_on_writable(relay.wsi);
+}
+
+/* Flags go out only when their value changes. */
+void
+relay_flag(enum mai_flag f, int value)
+{
+	if ((unsigned)f >= MAI_FLAG_COUNT || flag_owner(f) != MAI_ROLE_WS)
+		fatalx("relay_flag: ws-worker does not own flag %d", (int)f);
+	value = value ? 1 : 0;
+	if (relay.flag_now[f] == value)
+		return;
+	relay.flag_now[f] = (uint8_t)value;
+	log_debug("flag changed flag=%s value=%d", flag_name(f), value);
+	relay_flush_flags();
+}
+
+int
+relay_flag_get(enum mai_flag f)
+{
+	return relay.flag_now[f];
+}
+
+void
+relay_count(int idx)
+{
+	relay.cnt.v[idx]++;
+}
+
+static void
+relay_counters_tick(lws_sorted_usec_list_t *sul)
+{
+	(void)sul;
+	if (memcmp(&relay.cnt, &relay.cnt_sent, sizeof(relay.cnt)) != 0) {
+		relay.cnt_due = true;
+		if (relay_idle())
+			relay_flush();
+	}
+	lws_sul_schedule(relay.ctx, 0, &relay.sul_counters,
+	    relay_counters_tick, RELAY_COUNTERS_MS * MSEC);
+}
+
+/* A new CONFIG: the only frame the supervisor sends a running ws-worker. */
+static void
+relay_config(const void *buf, size_t len)
+{
+	struct mai_config	conf;
+
+	if (len != sizeof(conf)) {
+		log_warnx("config from supervisor has len=%zu, ignored", len);
+		return;
+	}
+	memcpy(&conf, buf, sizeof(conf));
+	conf.ari_host[sizeof(conf.ari_host) - 1] = '\0';
+	conf.ari_user[sizeof(conf.ari_user) - 1] = '\0';
+	conf.ari_password[sizeof(conf.ari_password) - 1] = '\0';
+	conf.ari_app[sizeof(conf.ari_app) - 1] = '\0';
+	log_setlevel(conf.log_level, conf.log_json);
+	link_reload(&conf);
+	explicit_bzero(&conf, sizeof(conf));
+}
+
+/* Read every frame that is waiting; the socket is non-blocking. */
+static void
+relay_dispatch(void)
+{
+	static char		 buf[MAI_FRAME_PAYLOAD_MAX];
+	struct mai_frame_hdr	 hdr;
+	ssize_t			 n;
+
+	for (;;) {
+		n = frame_recv(MAI_IPC_FD, &hdr, buf, sizeof(buf), NULL);
+		if (n == FRAME_EAGAIN)
+			return;
+		if (n == FRAME_ECLOSED || n == FRAME_EIO) {
+			relay_send_failed(n);
+			return;
+		}
+		if (n < 0) {
+			log_warnx("bad frame from supervisor: %s", frame_error(n));
+			continue;
+		}
+		switch (hdr.type) {
+		case MAI_MSG_CONFIG:
+			relay_config(buf, (size_t)n);
+			explicit_bzero(buf, (size_t)n);
+			break;
+		default:
+			log_warnx("unexpected frame from supervisor type=%s "
+			    "len=%zd, ignored", msg_name(hdr.type), n);
+			break;
+		}
+	}
+}
+
+int
+relay_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+    void *in, size_t len)
+{
+	(void)user;
+	(void)in;
+	(void)len;
+	switch (reason) {
+	case LWS_CALLBACK_RAW_RX_FILE:
+		relay_dispatch();
+		break;
+	case LWS_CALLBACK_RAW_WRITEABLE_FILE:
+		relay_flush();
+		break;
+	case LWS_CALLBACK_RAW_CLOSE_FILE:
+		if (wsi == relay.wsi) {
+			relay.wsi = NULL;
+			ws_stop(0, "supervisor socket closed");
+		}
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+/*
+ * Adopt fd 3 into the loop and announce all four flags once, so the
+ * supervisor starts from known values.
+ */
+void
+relay_init(struct lws_context *ctx, struct lws_vhost *vh)
+{
+	lws_sock_file_fd_type	fd;
+	int			f;
+
+	relay.ctx = ctx;
+	TAILQ_INIT(&relay.queue);
+	for (f = 0; f < MAI_FLAG_COUNT; f++)
+		if (flag_owner((enum mai_flag)f) == MAI_ROLE_WS)
+			relay.flag_sent[f] = FLAG_UNSENT;
+	fd.filefd = MAI_IPC_FD;
+	relay.wsi = lws_adopt_descriptor_vhost(vh, LWS_ADOPT_RAW_FILE_DESC, fd,
+	    "mai-relay", NULL);
+	if (relay.wsi == NULL)
+		fatalx("can't adopt the supervisor socket into the event loop");
+	relay_flush_flags();
+	lws_sul_schedule(ctx, 0, &relay.sul_counters, relay_counters_tick,
+	    RELAY_COUNTERS_MS * MSEC);
+}
+
+/* Last words before exit: current flags and counters, best effort. */
+void
+relay_shutdown(void)
+{
+	struct relay_item	*it;
+
+	lws_sul_cancel(&relay.sul_counters);
+	relay_flush();
+	if (relay.qcount > 0)
+		log_warnx("exiting with events the supervisor did not take "
+		    "queued=%zu", relay.qcount);
+	while ((it = TAILQ_FIRST(&relay.queue)) != NULL) {
+		TAILQ_REMOVE(&relay.queue, it, entry);
+		free(it);
+	}
+	relay.qbytes = relay.qcount = 0;
+}

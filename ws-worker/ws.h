@@ -1,0 +1,144 @@
+/*
+ * ws.h — the ws-worker's private header: what each file of ws-worker/
+ * holds and offers, grouped per file as in OpenBSD's ntpd.h.
+ *
+ * The ws-worker holds the one WebSocket to Asterisk's /ari/events and
+ * forwards every event to the supervisor, byte for byte and in order.  All
+ * of it runs in one libwebsockets event loop: the WebSocket, the readiness
+ * probe (an HTTP POST), the supervisor socket and the signal pipe.
+ */
+#ifndef MAI_WS_H
+#define MAI_WS_H
+
+#include <sys/queue.h>
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libwebsockets.h>
+
+#include "ipc.h"
+
+/*
+ * Counter slot for events dropped because the supervisor did not read and
+ * the outbound queue was full.  Not yet named in ipc.h; it uses the first
+ * free slot of struct mai_counters.
+ */
+#ifndef MAI_CNT_WS_RELAY_DROPPED
+#define MAI_CNT_WS_RELAY_DROPPED	4
+#endif
+
+#define MSEC	((lws_usec_t)1000)	/* lws timers count microseconds */
+
+/* main.c */
+extern struct mai_config	ws_conf;
+void		 ws_stop(int, const char *);
+void		 ws_conf_defaults(struct mai_config *);
+
+/* ratelim.c */
+/* Warnings that a peer can trigger at will are logged at this pace. */
+#define RATELIM_INTERVAL_MS	10000
+
+struct ratelim {
+	lws_usec_t	last;		/* when the last line went out */
+	uint64_t	suppressed;	/* lines not logged since */
+};
+bool		 ratelim_pass(struct ratelim *, uint64_t *);
+
+/* relay.c */
+/*
+ * Frames waiting for the supervisor to read.  The WebSocket is read at any
+ * cost (Asterisk drops a client that stalls for websocket_write_timeout,
+ * 100 ms), so when the supervisor stalls events wait here, and past these
+ * bounds they are dropped and counted.  8 MiB is several seconds of a busy
+ * system and far more than a supervisor hiccup.
+ */
+#define RELAY_QUEUE_BYTES_MAX	(8u * 1024 * 1024)
+#define RELAY_QUEUE_COUNT_MAX	16384
+/* Counters go to the supervisor at most this often, when they changed. */
+#define RELAY_COUNTERS_MS	1000
+
+void		 relay_init(struct lws_context *, struct lws_vhost *);
+void		 relay_event(const void *, size_t);
+void		 relay_flag(enum mai_flag, int);
+int		 relay_flag_get(enum mai_flag);
+void		 relay_count(int);
+void		 relay_shutdown(void);
+int		 relay_callback(struct lws *, enum lws_callback_reasons, void *,
+		    void *, size_t);
+
+/* link.c */
+/* Reconnect backoff: 250 ms doubling to 30 s, +-20 %, reset after 60 s up. */
+#define LINK_BACKOFF_MIN_MS	250
+#define LINK_BACKOFF_MAX_MS	30000
+#define LINK_BACKOFF_JITTER_PCT	20
+#define LINK_STABLE_MS		60000
+/* Longest /ari/events path: three encoded strings of the config, and more. */
+#define LINK_PATH_MAX		4096
+
+void		 link_init(struct lws_context *, struct lws_vhost *);
+void		 link_start(void);
+void		 link_reload(const struct mai_config *);
+void		 link_app_replaced(void);
+void		 link_close(void);
+void		 link_dead(const char *);
+bool		 link_is_down(void);
+int		 link_callback(struct lws *, enum lws_callback_reasons, void *,
+		    void *, size_t);
+int		 link_host_header(char *, size_t, const struct mai_config *);
+
+/* keepalive.c */
+#define KEEPALIVE_INTERVAL_MS	20000	/* defaults when the config has 0 */
+#define KEEPALIVE_TIMEOUT_MS	10000
+
+void		 keepalive_start(struct lws_context *, struct lws *);
+void		 keepalive_stop(void);
+int		 keepalive_writeable(struct lws *);
+void		 keepalive_pong(void);
+
+/* inbox.c */
+void		 inbox_init(void);
+void		 inbox_reset(void);
+void		 inbox_receive(struct lws *, const void *, size_t);
+
+/* jsoncheck.c */
+/* json-c's default nesting limit, so the flow-worker parses what we pass. */
+#define JSON_DEPTH_MAX		32
+
+enum json_verdict {
+	JSON_EVENT = 0,
+	JSON_NOT_OBJECT,
+	JSON_INVALID,
+	JSON_TOO_DEEP,
+	JSON_NO_TYPE
+};
+
+struct json_event {
+	const char	*type;		/* raw bytes of the "type" string */
+	size_t		 type_len;
+};
+
+enum json_verdict json_event_check(const char *, size_t, struct json_event *);
+const char	*json_verdict_name(enum json_verdict);
+
+/* probe.c */
+/*
+ * Readiness probe: POST /ari/events/user/PROBE_EVENT comes back over the
+ * WebSocket as a ChannelUserevent.  Re-sent when no event arrived within
+ * PROBE_QUIET_MS of connecting, at most PROBE_TRIES_MAX times a connection.
+ */
+#define PROBE_EVENT		"mai-ready-probe"
+#define PROBE_QUIET_MS		30000
+#define PROBE_TRIES_MAX		4
+#define PROBE_TIMEOUT_MS	5000	/* when the config has 0 */
+
+void		 probe_init(struct lws_context *, struct lws_vhost *);
+void		 probe_start(const char *);
+void		 probe_event_seen(void);
+void		 probe_stop(void);
+int		 probe_callback(struct lws *, enum lws_callback_reasons, void *,
+		    void *, size_t);
+
+#endif /* MAI_WS_H */
