@@ -245,6 +245,13 @@ proc_exited(struct worker *w, int status)
 	if (sup->stopping)
 		return;
 	w->restarts++;
+	/*
+	 * A clean exit (code 0, e.g. after an operator's SIGTERM) of a worker
+	 * that ran a while is a restart request, not a failure: no backoff.
+	 */
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+	    ran >= RESTART_CLEAN_MIN_RUN_MS)
+		w->restart_now = true;
 	if (ran >= RESTART_STABLE_MS) {
 		w->backoff_ms = RESTART_BACKOFF_MIN_MS;
 		w->fast_exits = 0;

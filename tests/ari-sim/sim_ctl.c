@@ -23,6 +23,11 @@ struct sbuf {
 	int	 err;
 };
 
+static void sb_printf(struct sbuf *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+static int ctl_ok(struct lws *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+
 static void
 sb_printf(struct sbuf *sb, const char *fmt, ...)
 {
@@ -89,7 +94,7 @@ ctl_err(struct lws *wsi, const char *msg)
 	return ctl_fail(wsi, 400, msg);
 }
 
-/* A 0|1 switch argument; absent means 1 ("turn the fault on"). */
+/* A 0|1 switch argument (on=, ok=); absent means 1. */
 static int
 ctl_flag(struct lws *wsi, const struct sim_req *r, const char *name,
     int *flag)
@@ -156,7 +161,7 @@ ctl_reset(struct lws *wsi, struct sim_req *r)
 	if (sim.faults.halfopen)
 		sim_ws_set_halfopen(0);
 	sim_log("control reset");
-	return ctl_ok(wsi, "");
+	return ctl_ok(wsi, "%s", "");
 }
 
 static int
@@ -228,7 +233,7 @@ ctl_replaced(struct lws *wsi, struct sim_req *r)
 		return ctl_err(wsi, "app is required");
 	if (sim_app_replaced(app) == -1)
 		return ctl_err(wsi, "no WebSocket holds that app");
-	return ctl_ok(wsi, "");
+	return ctl_ok(wsi, "%s", "");
 }
 
 static int
