@@ -140,9 +140,11 @@ frame_recv(int fd, struct mai_frame_hdr *hdr, void *buf, size_t size, int *fdp)
 	do {
 		n = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	} while (n == -1 && errno == EINTR);
-	if (n == -1)
-		return (errno == EAGAIN || errno == EWOULDBLOCK) ?
-		    FRAME_EAGAIN : FRAME_EIO;
+	if (n == -1) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return FRAME_EAGAIN;
+		return errno == ECONNRESET ? FRAME_ECLOSED : FRAME_EIO;
+	}
 	if (n == 0)
 		return FRAME_ECLOSED;
 	passed = frame_take_fd(&msg);

@@ -115,6 +115,7 @@ struct mai_counters {
 #define MAI_CNT_WS_RECONNECTS		1	/* ws: reconnect attempts */
 #define MAI_CNT_WS_EVENTS_IN		2	/* ws: events read from ARI */
 #define MAI_CNT_WS_MALFORMED		3	/* ws: frames that were not JSON */
+#define MAI_CNT_WS_RELAY_DROPPED	4	/* ws: supervisor too slow, dropped */
 #define MAI_CNT_FLOW_EVENTS		0	/* flow: events handled */
 
 enum mai_worker_state {

@@ -40,6 +40,7 @@ static const int sc_base[] = {
 	SC(getsockname), SC(getpeername), SC(openat), SC(access),
 	SC(faccessat), SC(faccessat2), SC(readlink), SC(getdents64),
 	SC(socketpair), SC(membarrier), SC(set_tid_address),
+	SC(sendmmsg),		/* glibc's resolver: A and AAAA in one call */
 };
 
 /* Outbound TCP to Asterisk (and name resolution, which may use netlink). */

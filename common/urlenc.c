@@ -84,7 +84,7 @@ urlenc_mask_api_key(char *dst, size_t dstsize, const char *url)
 	size_t			 off = 0;
 
 	while ((hit = strstr(p, key)) != NULL) {
-		/* Only a real parameter: at the start of the query or after &. */
+		/* Only a parameter: right after '?' or '&'. */
 		val = hit + sizeof(key) - 1;
 		if (hit != url && hit[-1] != '?' && hit[-1] != '&') {
 			urlenc_append(dst, dstsize, &off, p, (size_t)(val - p));

@@ -148,6 +148,7 @@ void		 probe_init(struct probe *, struct event_base *,
 		    const struct mai_config *, struct health_state *);
 void		 probe_start(struct probe *);
 void		 probe_reconfigure(struct probe *);
+void		 probe_flags_sync(struct probe *);
 void		 probe_stop(struct probe *);
 void		 probe_free(struct probe *);
 const char	*probe_result_label(enum probe_result);

@@ -8,11 +8,11 @@
  */
 #include <sys/socket.h>
 
-#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "health.h"
 #include "log.h"
@@ -50,6 +50,30 @@ health_listener_prepare(int fd)
 		fatal("cannot make the listen socket non-blocking");
 }
 
+/*
+ * glibc sends the A and AAAA queries together with sendmmsg(2), which the
+ * sandbox refuses (EPERM): every ARI_HOST name lookup through DNS would
+ * fail.  "single-request" makes it send them one at a time with send(2).
+ * Set before curl's resolver thread first runs; drop once common/sandbox.c
+ * allows sendmmsg.
+ */
+static void
+health_resolver_prepare(void)
+{
+	const char	*cur = getenv("RES_OPTIONS");
+	char		 opts[256];
+
+	if (cur != NULL && strstr(cur, "single-request") != NULL)
+		return;
+	if (cur == NULL || *cur == '\0')
+		cur = "";
+	if (snprintf(opts, sizeof(opts), "%s%ssingle-request", cur,
+	    *cur != '\0' ? " " : "") >= (int)sizeof(opts) ||
+	    setenv("RES_OPTIONS", opts, 1) == -1)
+		log_warnx("RES_OPTIONS not set: DNS lookups may fail in the "
+		    "sandbox");
+}
+
 /* The supervisor's strings come from a socket: never trust their ends. */
 static void
 health_config_terminate(struct mai_config *c)
@@ -83,6 +107,7 @@ health_snapshot(struct health *h, const struct mai_snapshot *s)
 	memcpy(&h->state.snap, s, sizeof(h->state.snap));
 	h->state.have_snap = 1;
 	render_ready(&h->state);
+	probe_flags_sync(&h->probe);
 	evtimer_del(h->accept_ev);
 	http_accept_start(&h->server);
 	log_debug("snapshot generation=%u readyz=%d", s->generation,
@@ -289,6 +314,7 @@ main(void)
 	if ((h.base = event_base_new()) == NULL ||
 	    event_base_priority_init(h.base, HEALTH_PRIO_COUNT) == -1)
 		fatalx("event_base_new failed");
+	health_resolver_prepare();
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		fatalx("curl_global_init failed");
 	render_deps(&h.state);

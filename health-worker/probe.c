@@ -210,30 +210,51 @@ probe_log_transition(struct probe *p, const struct probe_outcome *o)
 }
 
 /*
- * Report a flag on the first result, on a change, and again when the
- * supervisor's snapshot disagrees: a report can be lost if its socket
- * buffer was full, and the supervisor clears our flags when a previous
- * health-worker exits.  At most one resend per probe interval.
+ * The supervisor's snapshot disagrees with what we last measured: a
+ * report was lost (full socket buffer), or the supervisor cleared our
+ * flags when a previous health-worker exited.  Say it again.  A draining
+ * worker keeps quiet: its successor owns the flags now.
  */
+void
+probe_flags_sync(struct probe *p)
+{
+	const struct health_state	*st = p->state;
+	const uint8_t			*f = st->snap.flags;
+
+	if (!st->probed || !st->have_snap || p->stopped)
+		return;
+	if (f[MAI_FLAG_EDGE_REACHABLE] != st->edge_reachable) {
+		log_debug("snapshot disagrees, edge_http_reachable=%d resent",
+		    st->edge_reachable);
+		worker_send_flag(MAI_FLAG_EDGE_REACHABLE, st->edge_reachable);
+	}
+	if (f[MAI_FLAG_ARI_AUTH] != st->ari_auth) {
+		log_debug("snapshot disagrees, ari_auth=%d resent",
+		    st->ari_auth);
+		worker_send_flag(MAI_FLAG_ARI_AUTH, st->ari_auth);
+	}
+}
+
+/* Report the flags after the first result and whenever they change. */
 static void
 probe_publish(struct probe *p, int edge, int auth)
 {
 	struct health_state	*st = p->state;
-	const uint8_t		*f = st->snap.flags;
-	int			 first = !st->probed, changed;
+	int			 first = !st->probed;
+	int			 edge_changed = first || edge != st->edge_reachable;
+	int			 auth_changed = first || auth != st->ari_auth;
 
-	changed = first || edge != st->edge_reachable || auth != st->ari_auth;
-	if (first || edge != st->edge_reachable ||
-	    (st->have_snap && f[MAI_FLAG_EDGE_REACHABLE] != edge))
-		worker_send_flag(MAI_FLAG_EDGE_REACHABLE, edge);
-	if (first || auth != st->ari_auth ||
-	    (st->have_snap && f[MAI_FLAG_ARI_AUTH] != auth))
-		worker_send_flag(MAI_FLAG_ARI_AUTH, auth);
 	st->probed = 1;
 	st->edge_reachable = edge;
 	st->ari_auth = auth;
-	if (changed)
+	if (edge_changed)
+		worker_send_flag(MAI_FLAG_EDGE_REACHABLE, edge);
+	if (auth_changed)
+		worker_send_flag(MAI_FLAG_ARI_AUTH, auth);
+	if (edge_changed || auth_changed)
 		render_deps(st);
+	else
+		probe_flags_sync(p);
 }
 
 static void

@@ -51,7 +51,7 @@ inbox_refuse(size_t len)
 	relay_count(MAI_CNT_WS_FRAMES_REFUSED);
 	if (ratelim_pass(&inbox.big_log, &suppressed))
 		log_warnx("ARI message refused: len=%zu over the frame bound "
-		    "max=%zu suppressed=%llu", len, (size_t)MAI_FRAME_PAYLOAD_MAX,
+		    "max=%zu suppressed=%llu", len, MAI_FRAME_PAYLOAD_MAX,
 		    (unsigned long long)suppressed);
 }
 
@@ -83,7 +83,7 @@ inbox_deliver(const char *buf, size_t len)
 	relay_event(buf, len);
 	if (replaced)
 		link_app_replaced();
-	else if (!relay_flag_get(MAI_FLAG_EVENTS_RECEIVED)) {
+	else if (link_is_up() && !relay_flag_get(MAI_FLAG_EVENTS_RECEIVED)) {
 		relay_flag(MAI_FLAG_EVENTS_RECEIVED, 1);
 		probe_event_seen();
 		log_info("first ARI event since connect type=%.*s",

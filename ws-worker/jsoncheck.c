@@ -22,7 +22,7 @@ struct jscan {
 	const unsigned char	*end;
 	unsigned char		 stack[JSON_DEPTH_MAX];	/* '{' or '[' */
 	int			 depth;
-	int			 type_next;	/* next value is top-level "type" */
+	int			 type_next;	/* next value: top "type" */
 	int			 too_deep;
 	struct json_event	*ev;
 };

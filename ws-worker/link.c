@@ -1,5 +1,5 @@
 /*
- * lk.c — the WebSocket to Asterisk's /ari/events: connect, classify a
+ * link.c — the WebSocket to Asterisk's /ari/events: connect, classify a
  * failure, reconnect with backoff, close cleanly.
  *
  * ARI takes the credentials in the query (api_key=USER:PASS) and answers a
@@ -32,6 +32,7 @@ enum link_fail {
 	FAIL_AUTH,		/* 401 */
 	FAIL_STATUS,		/* another HTTP status */
 	FAIL_UNREACHABLE,	/* no HTTP answer */
+	FAIL_TLS,		/* TLS handshake or certificate */
 	FAIL_CLOSED		/* was up, then closed */
 };
 
@@ -47,10 +48,11 @@ struct link {
 	uint32_t		 backoff_ms;	/* base of the next delay */
 	uint64_t		 attempts;	/* since the last success */
 	lws_usec_t		 up_since;
-	bool			 replaced;	/* another client took ARI_APP */
+	bool			 replaced;	/* another client has ARI_APP */
 	bool			 stopping;	/* the worker is exiting */
 	bool			 reconnect_now;	/* a reload closed the link */
-	char			 url_log[LINK_PATH_MAX + MAI_STR_MAX + 32];	/* api_key masked */
+	/* ws[s]://host:port/path for logs, api_key masked */
+	char			 url_log[LINK_PATH_MAX + MAI_STR_MAX + 32];
 };
 
 static struct link	lk;
@@ -136,8 +138,11 @@ link_down(void)
 	keepalive_stop();
 	probe_stop();
 	inbox_reset();
-	if (lk.stopping)
+	if (lk.stopping) {
+		/* Wake the loop: main() exits once the link is down. */
+		lws_cancel_service(lk.ctx);
 		return;
+	}
 	if (lk.reconnect_now) {
 		lk.reconnect_now = false;
 		link_schedule(0);
@@ -158,8 +163,9 @@ static void
 link_connect(void)
 {
 	struct lws_client_connect_info	ci;
-	char				path[LINK_PATH_MAX], host[MAI_STR_MAX + 16];
+	char				path[LINK_PATH_MAX];
 	char				masked[LINK_PATH_MAX];
+	char				host[MAI_STR_MAX + 16];
 
 	if (link_path(path, sizeof(path)) == -1 ||
 	    link_host_header(host, sizeof(host), &ws_conf) == -1)
@@ -186,7 +192,7 @@ link_connect(void)
 	if (lws_client_connect_via_info(&ci) == NULL &&
 	    lk.state == LINK_CONNECTING) {
 		link_log_failure(FAIL_UNREACHABLE, 0,
-		    "can't start a connection");
+		    "failed at once: name lookup or socket");
 		link_down();
 	}
 	explicit_bzero(path, sizeof(path));
@@ -212,6 +218,11 @@ link_log_failure(enum link_fail kind, unsigned int status, const char *why)
 		log_warnx("ARI refused the WebSocket handshake status=%u%s "
 		    "url=%s", status, status == 503 ?
 		    " (Asterisk not fully booted)" : "", lk.url_log);
+	else if (kind == FAIL_TLS)
+		log_warnx("TLS with the edge failed (certificate not trusted "
+		    "by the system CA bundle, or not for ARI_HOST?) host=%s "
+		    "port=%u reason=\"%.200s\"", ws_conf.ari_host,
+		    ws_conf.ari_port, why);
 	else
 		log_warnx("edge unreachable: ARI WebSocket connect failed "
 		    "host=%s port=%u reason=\"%.200s\"", ws_conf.ari_host,
@@ -224,6 +235,11 @@ link_connection_error(struct lws *wsi, const char *in, size_t len)
 	char		why[256];
 	unsigned int	status;
 
+	if (lk.state == LINK_CLOSING) {
+		/* We killed it (stop or reload): nothing to report. */
+		link_down();
+		return;
+	}
 	snprintf(why, sizeof(why), "%.*s", in != NULL ? (int)len : 0,
 	    in != NULL ? in : "");
 	if (why[0] == '\0')
@@ -235,6 +251,8 @@ link_connection_error(struct lws *wsi, const char *in, size_t len)
 		link_log_failure(FAIL_AUTH, 401, why);
 	} else if (status != 0)
 		link_log_failure(FAIL_STATUS, status, why);
+	else if (strstr(why, "SSL") != NULL || strstr(why, "tls") != NULL)
+		link_log_failure(FAIL_TLS, 0, why);
 	else
 		link_log_failure(FAIL_UNREACHABLE, 0, why);
 	link_down();
@@ -276,6 +294,21 @@ link_closed(void)
 		log_warnx("ARI WebSocket closed by the edge up_ms=%lld",
 		    (long long)(up / MSEC));
 	lk.last_fail = FAIL_CLOSED;
+	link_down();
+}
+
+/*
+ * lws freed the socket without CONNECTION_ERROR or CLIENT_CLOSED: it does
+ * so when the handshake outlives WS_CONNECT_TIMEOUT_S.
+ */
+static void
+link_lost(void)
+{
+	if (lk.state == LINK_CONNECTING)
+		link_log_failure(FAIL_UNREACHABLE, 0,
+		    "no answer to the WebSocket handshake in time");
+	else if (lk.state == LINK_UP)
+		log_warnx("ARI WebSocket lost url=%s", lk.url_log);
 	link_down();
 }
 
@@ -323,7 +356,7 @@ link_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		break;
 	case LWS_CALLBACK_WSI_DESTROY:
 		/* Gone without one of the callbacks above. */
-		link_down();
+		link_lost();
 		break;
 	default:
 		break;
@@ -376,6 +409,12 @@ bool
 link_is_down(void)
 {
 	return lk.wsi == NULL;
+}
+
+bool
+link_is_up(void)
+{
+	return lk.state == LINK_UP;
 }
 
 /*

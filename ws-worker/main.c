@@ -46,6 +46,7 @@ struct ws_main {
 };
 
 static struct ws_main	wm = { .sigpipe = { -1, -1 } };
+static volatile sig_atomic_t	ws_signalled;	/* set by the handler only */
 
 static int	ws_signal_callback(struct lws *, enum lws_callback_reasons,
 		    void *, void *, size_t);
@@ -69,14 +70,18 @@ ws_conf_defaults(struct mai_config *c)
 		c->ari_port = c->ari_tls ? 443 : 8088;
 }
 
-/* Signals only wake the loop; the stop itself runs in ws_signal_callback. */
+/*
+ * A signal only sets a flag, and writes a byte to the self-pipe so that the
+ * loop wakes up to see it: poll() may have started just before the flag
+ * was set.  The stop itself runs in ws_signal_callback().
+ */
 static void
 ws_on_signal(int sig)
 {
 	int	saved = errno;
-	char	c = (char)sig;
 
-	(void)!write(wm.sigpipe[1], &c, 1);
+	ws_signalled = sig;
+	(void)!write(wm.sigpipe[1], "", 1);
 	errno = saved;
 }
 
@@ -84,8 +89,7 @@ static int
 ws_signal_callback(struct lws *wsi, enum lws_callback_reasons reason,
     void *user, void *in, size_t len)
 {
-	char	sig[16];
-	ssize_t	n;
+	char	drain[16];
 
 	(void)wsi;
 	(void)user;
@@ -93,8 +97,10 @@ ws_signal_callback(struct lws *wsi, enum lws_callback_reasons reason,
 	(void)len;
 	if (reason != LWS_CALLBACK_RAW_RX_FILE)
 		return 0;
-	while ((n = read(wm.sigpipe[0], sig, sizeof(sig))) > 0)
-		ws_stop(0, sig[n - 1] == SIGINT ? "SIGINT" : "SIGTERM");
+	while (read(wm.sigpipe[0], drain, sizeof(drain)) > 0)
+		continue;
+	if (ws_signalled != 0)
+		ws_stop(0, ws_signalled == SIGINT ? "SIGINT" : "SIGTERM");
 	return 0;
 }
 
@@ -112,26 +118,32 @@ ws_signals_init(void)
 	if (sigaction(SIGTERM, &sa, NULL) == -1 ||
 	    sigaction(SIGINT, &sa, NULL) == -1)
 		fatal("sigaction");
-	/* A dead peer is an error return, not a signal; HUP is the supervisor's. */
+	/* A dead peer is an error return; reloads come as CONFIG frames. */
 	sa.sa_handler = SIG_IGN;
 	if (sigaction(SIGPIPE, &sa, NULL) == -1 ||
 	    sigaction(SIGHUP, &sa, NULL) == -1)
 		fatal("sigaction");
 }
 
-/* lws's own warnings and errors, through our log (api_key masked). */
+/*
+ * lws's own warnings and errors, through our log: api_key masked, and
+ * errors rate-limited, since lws repeats one for every failed attempt.
+ */
 static void
 ws_lws_log(int level, const char *line)
 {
-	char	buf[512];
-	size_t	n;
+	static struct ratelim	rl;
+	char			buf[512];
+	size_t			n;
+	uint64_t		suppressed;
 
 	urlenc_mask_api_key(buf, sizeof(buf), line);
 	n = strlen(buf);
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
 		buf[--n] = '\0';
-	if (level & LLL_ERR)
-		log_warnx("lws: %s", buf);
+	if ((level & LLL_ERR) && ratelim_pass(&rl, &suppressed))
+		log_warnx("lws: %s suppressed=%llu", buf,
+		    (unsigned long long)suppressed);
 	else
 		log_debug("lws: %s", buf);
 }

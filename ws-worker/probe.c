@@ -27,7 +27,7 @@ struct probe {
 	lws_sorted_usec_list_t	 sul_quiet;
 	int			 tries;		/* since the link came up */
 	bool			 armed;		/* no event seen yet */
-	char			 addr[64];	/* numeric, of the WebSocket peer */
+	char			 addr[64];	/* numeric, WebSocket peer */
 };
 
 static struct probe	probe;
@@ -53,7 +53,8 @@ static void
 probe_send(void)
 {
 	struct lws_client_connect_info	ci;
-	char				path[256], app[sizeof(ws_conf.ari_app) * 3];
+	char				path[256];
+	char				app[sizeof(ws_conf.ari_app) * 3];
 	char				host[MAI_STR_MAX + 16];
 
 	if (probe.wsi != NULL || probe.tries >= PROBE_TRIES_MAX)
@@ -95,8 +96,8 @@ probe_quiet_cb(lws_sorted_usec_list_t *sul)
 		return;
 	if (probe.tries >= PROBE_TRIES_MAX) {
 		log_warnx("no ARI event within %d ms of connecting after %d "
-		    "probes; is ARI_APP=%s right?", PROBE_QUIET_MS * probe.tries,
-		    probe.tries, ws_conf.ari_app);
+		    "probes; is ARI_APP=%s right?",
+		    PROBE_QUIET_MS * probe.tries, probe.tries, ws_conf.ari_app);
 		return;
 	}
 	log_info("no ARI event %d ms after connecting; probing again",

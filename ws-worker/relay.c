@@ -13,11 +13,13 @@
  *      counted;
  *   3. counters: the latest snapshot, at most once per RELAY_COUNTERS_MS.
  */
+#include <sys/queue.h>
+
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
-#include "privsep.h"
 #include "ws.h"
 
 #define FLAG_UNSENT	0xff	/* so that every flag goes out once at start */
@@ -39,7 +41,10 @@ struct relay {
 	struct mai_counters		 cnt;
 	struct mai_counters		 cnt_sent;
 	bool				 cnt_due;
+	bool				 in_writeable;
+	bool				 want_write;
 	lws_sorted_usec_list_t		 sul_counters;
+	lws_sorted_usec_list_t		 sul_rearm;
 	struct ratelim			 drop_log;
 };
 
@@ -47,14 +52,41 @@ static struct relay	relay;
 
 static void	relay_flush(void);
 
-/* A send that failed for good: the supervisor is gone or the socket broke. */
+/*
+ * The socket failed for good.  A supervisor that exits with our frames
+ * unread leaves ECONNRESET rather than EOF: that is a close as well.
+ */
 static void
 relay_send_failed(ssize_t n)
 {
-	if (n == FRAME_ECLOSED)
+	if (n == FRAME_ECLOSED || (n == FRAME_EIO && errno == ECONNRESET))
 		ws_stop(0, "supervisor closed its socket");
 	else
 		ws_stop(1, frame_error(n));
+}
+
+static void
+relay_rearm_cb(lws_sorted_usec_list_t *sul)
+{
+	(void)sul;
+	if (relay.wsi != NULL)
+		lws_callback_on_writable(relay.wsi);
+}
+
+/*
+ * Ask for POLLOUT.  lws 4.1 clears POLLOUT of a raw file descriptor after
+ * its writeable callback returns, so a request made inside that callback
+ * would be lost: it is made from a timer right after instead.
+ */
+static void
+relay_want_write(void)
+{
+	if (relay.wsi == NULL)
+		return;
+	if (relay.in_writeable)
+		relay.want_write = true;
+	else
+		lws_callback_on_writable(relay.wsi);
 }
 
 /* 1 sent, 0 would block, -1 failed (and the worker is stopping). */
@@ -67,8 +99,7 @@ relay_send(uint8_t type, const void *buf, size_t len)
 	if (n >= 0)
 		return 1;
 	if (n == FRAME_EAGAIN) {
-		if (relay.wsi != NULL)
-			lws_callback_on_writable(relay.wsi);
+		relay_want_write();
 		return 0;
 	}
 	relay_send_failed(n);
@@ -130,8 +161,8 @@ relay_flush(void)
 static bool
 relay_idle(void)
 {
-	return TAILQ_EMPTY(&relay.queue) &&
-	    memcmp(relay.flag_now, relay.flag_sent, sizeof(relay.flag_now)) == 0;
+	return TAILQ_EMPTY(&relay.queue) && memcmp(relay.flag_now,
+	    relay.flag_sent, sizeof(relay.flag_now)) == 0;
 }
 
 static void
@@ -152,10 +183,9 @@ relay_event(const void *buf, size_t len)
 {
 	struct relay_item	*it;
 
-	if (relay_idle()) {
-		if (relay_send(MAI_MSG_EVENT, buf, len) != 0)
-			return;
-	}
+	/* Sent, or failed for good (the worker is stopping): done. */
+	if (relay_idle() && relay_send(MAI_MSG_EVENT, buf, len) != 0)
+		return;
 	if (relay.qcount >= RELAY_QUEUE_COUNT_MAX ||
 	    relay.qbytes + len > RELAY_QUEUE_BYTES_MAX) {
 		relay_drop(len);
@@ -170,7 +200,7 @@ relay_event(const void *buf, size_t len)
 	TAILQ_INSERT_TAIL(&relay.queue, it, entry);
 	relay.qbytes += len;
 	relay.qcount++;
-	lws_callback_on_writable(relay.wsi);
+	relay_want_write();
 }
 
 /* Flags go out only when their value changes. */
@@ -249,7 +279,8 @@ relay_dispatch(void)
 			return;
 		}
 		if (n < 0) {
-			log_warnx("bad frame from supervisor: %s", frame_error(n));
+			log_warnx("bad frame from supervisor: %s",
+			    frame_error(n));
 			continue;
 		}
 		switch (hdr.type) {
@@ -277,7 +308,13 @@ relay_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		relay_dispatch();
 		break;
 	case LWS_CALLBACK_RAW_WRITEABLE_FILE:
+		relay.in_writeable = true;
+		relay.want_write = false;
 		relay_flush();
+		relay.in_writeable = false;
+		if (relay.want_write)
+			lws_sul_schedule(relay.ctx, 0, &relay.sul_rearm,
+			    relay_rearm_cb, 1);
 		break;
 	case LWS_CALLBACK_RAW_CLOSE_FILE:
 		if (wsi == relay.wsi) {
@@ -323,6 +360,9 @@ relay_shutdown(void)
 	struct relay_item	*it;
 
 	lws_sul_cancel(&relay.sul_counters);
+	lws_sul_cancel(&relay.sul_rearm);
+	relay.cnt_due = memcmp(&relay.cnt, &relay.cnt_sent,
+	    sizeof(relay.cnt)) != 0;
 	relay_flush();
 	if (relay.qcount > 0)
 		log_warnx("exiting with events the supervisor did not take "

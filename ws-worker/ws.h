@@ -10,9 +10,6 @@
 #ifndef MAI_WS_H
 #define MAI_WS_H
 
-#include <sys/queue.h>
-
-#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -20,15 +17,6 @@
 #include <libwebsockets.h>
 
 #include "ipc.h"
-
-/*
- * Counter slot for events dropped because the supervisor did not read and
- * the outbound queue was full.  Not yet named in ipc.h; it uses the first
- * free slot of struct mai_counters.
- */
-#ifndef MAI_CNT_WS_RELAY_DROPPED
-#define MAI_CNT_WS_RELAY_DROPPED	4
-#endif
 
 #define MSEC	((lws_usec_t)1000)	/* lws timers count microseconds */
 
@@ -85,6 +73,7 @@ void		 link_app_replaced(void);
 void		 link_close(void);
 void		 link_dead(const char *);
 bool		 link_is_down(void);
+bool		 link_is_up(void);
 int		 link_callback(struct lws *, enum lws_callback_reasons, void *,
 		    void *, size_t);
 int		 link_host_header(char *, size_t, const struct mai_config *);
