@@ -154,10 +154,14 @@ START_TEST(sigterm_leaves_nothing_behind)
 }
 END_TEST
 
-/* Kill the flow-worker while a burst is in flight; count every event. */
+/*
+ * Kill the flow-worker while a burst is in flight; count every event.
+ * The burst fits the ws-worker's own buffer, so a slow machine cannot
+ * turn this into a test of buffer sizes.
+ */
 START_TEST(no_event_lost_across_flow_restart)
 {
-	const long	 n = 100000;
+	const long	 n = 30000;
 	long		 sent, relayed;
 	pid_t		 flow, now;
 	char		 cmd[64];
@@ -212,7 +216,7 @@ END_TEST
 
 START_TEST(oversized_frame_refused)
 {
-	pid_t	first, second;
+	int	first, second;
 	struct h_resp *r = malloc(sizeof(*r));
 
 	h_init(&env);
@@ -222,10 +226,10 @@ START_TEST(oversized_frame_refused)
 	    "reason=\"frame over size bound\""));
 	ck_assert(h_wait_log(&env, "worker not trusted any more "
 	    "worker=ws-worker"));
-	first = h_worker_pid(&env, "ws-worker");
-	/* It is restarted, refused again: the supervisor is unharmed. */
-	ck_assert(H_WAIT_FOR((second = h_worker_pid(&env, "ws-worker")) > 0 &&
-	    second != first));
+	/* It is restarted and refused again: the supervisor is unharmed. */
+	ck_assert(H_WAIT_FOR((first = h_log_pos(&env, "worker not trusted "
+	    "any more worker=ws-worker", 0)) >= 0 && (second = h_log_pos(&env,
+	    "worker not trusted any more worker=ws-worker", first + 1)) > 0));
 	ck_assert(h_proc_alive(env.sup_pid));
 	ck_assert(h_wait_worker(&env, "health-worker", 0, NULL));
 	ck_assert_int_eq(h_http(env.http_port, "GET", "/healthz", r), 200);

@@ -40,11 +40,12 @@ bool		 ratelim_pass(struct ratelim *, uint64_t *);
  * Frames waiting for the supervisor to read.  The WebSocket is read at any
  * cost (Asterisk drops a client that stalls for websocket_write_timeout,
  * 100 ms), so when the supervisor stalls events wait here, and past these
- * bounds they are dropped and counted.  8 MiB is several seconds of a busy
- * system and far more than a supervisor hiccup.
+ * bounds they are dropped and counted.  32 MiB holds about half a second
+ * of a full-speed burst (60k events/s of 1 KiB) and minutes of a busy
+ * real system; memory is only taken while the supervisor lags.
  */
-#define RELAY_QUEUE_BYTES_MAX	(8u * 1024 * 1024)
-#define RELAY_QUEUE_COUNT_MAX	16384
+#define RELAY_QUEUE_BYTES_MAX	(32u * 1024 * 1024)
+#define RELAY_QUEUE_COUNT_MAX	32768
 /* Counters go to the supervisor at most this often, when they changed. */
 #define RELAY_COUNTERS_MS	1000
 
