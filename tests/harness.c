@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <check.h>
+
 #include "harness.h"
 
 #define H_ENV_MAX	64
@@ -91,14 +93,31 @@ h_init(struct h_env *e)
 	e->ari_port = h_free_port();
 }
 
+/* Sanitizer reports from any process end up in the supervisor's log. */
+static const char *
+h_log_sanitizer_report(struct h_env *e)
+{
+	static const char *const marks[] = { "AddressSanitizer",
+	    "LeakSanitizer", "runtime error:", "UndefinedBehaviorSanitizer" };
+	size_t	i;
+
+	for (i = 0; i < sizeof(marks) / sizeof(marks[0]); i++)
+		if (h_log_has(e, marks[i]))
+			return marks[i];
+	return NULL;
+}
+
 void
 h_cleanup(struct h_env *e)
 {
-	char	cmd[256];
+	const char	*report;
+	char		 cmd[256];
 
 	if (e->sup_pid > 0)
 		h_sup_stop(e);
 	h_sim_stop(e);
+	if ((report = h_log_sanitizer_report(e)) != NULL)
+		ck_abort_msg("%s report in %s (kept)", report, e->log);
 	if (getenv("MAI_TEST_KEEP") == NULL) {
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->dir);
 		(void)!system(cmd);
