@@ -296,10 +296,16 @@ h_sup_stop(struct h_env *e)
 pid_t
 h_sim_start(struct h_env *e)
 {
+	return h_sim_start_as(e, "mai", "mvoice8908!#");
+}
+
+pid_t
+h_sim_start_as(struct h_env *e, const char *user, const char *password)
+{
 	char	path[256], port[16], *envp[] = { NULL };
 	char	*argv[] = { (char *)"mai-ari-sim", (char *)"--port", port,
-		    (char *)"--user", (char *)"mai", (char *)"--password",
-		    (char *)"mvoice8908!#", (char *)"--quiet", NULL };
+		    (char *)"--user", (char *)user, (char *)"--password",
+		    (char *)password, (char *)"--quiet", NULL };
 	char	simlog[256];
 	int	fd;
 

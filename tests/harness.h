@@ -36,6 +36,7 @@ void	 h_init(struct h_env *);
 void	 h_cleanup(struct h_env *);
 int	 h_free_port(void);
 pid_t	 h_sim_start(struct h_env *);
+pid_t	 h_sim_start_as(struct h_env *, const char *, const char *);
 void	 h_sim_stop(struct h_env *);
 int	 h_sim_ctl(struct h_env *, const char *);
 long	 h_sim_stat(struct h_env *, const char *);

@@ -7,6 +7,8 @@
 #   asterisk.sh start       copy ../../asterisk-conf in, start, wait for ARI
 #   asterisk.sh stop        stop Asterisk, wait until port 8088 is free
 #   asterisk.sh cli CMD     asterisk -rx CMD inside the chroot
+#   asterisk.sh pid         Asterisk's pid (exit 1 if it is not running)
+#   asterisk.sh root        the chroot's path (tests read its log files)
 #   asterisk.sh cleanup     unmount what start/provision mounted
 #
 # Bookworm has no asterisk package and sid's needs glibc >= 2.38, hence a
@@ -168,6 +170,9 @@ start() {
 stop() {
 	[ -d "$ROOT/etc/asterisk" ] || return 0
 	if pid=$(asterisk_pid); then
+		# A test may have frozen it (SIGSTOP); a frozen one never
+		# answers 'core stop now'.
+		kill -CONT "$pid" 2>/dev/null || true
 		chroot "$ROOT" /usr/sbin/asterisk -rx 'core stop now' \
 		    >/dev/null 2>&1 || true
 		i=0
@@ -196,6 +201,8 @@ provision) provision ;;
 start) start ;;
 stop) stop ;;
 cli) shift; cli "$@" ;;
+pid) asterisk_pid ;;
+root) echo "$ROOT" ;;
 cleanup) cleanup ;;
-*) echo "usage: $0 provision|start|stop|cli CMD|cleanup" >&2; exit 2 ;;
+*) echo "usage: $0 provision|start|stop|cli CMD|pid|root|cleanup" >&2; exit 2 ;;
 esac

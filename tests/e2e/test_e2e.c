@@ -1,0 +1,265 @@
+/*
+ * test_e2e.c — the real mai-supervisor and its workers against a real
+ * Asterisk 22 (Debian sid, tests/e2e/asterisk.sh): readiness without a test
+ * call, rejected credentials, a call reaching the flow-worker exactly as
+ * Asterisk sent it, and the edge going away (stopped or frozen) and back.
+ *
+ * Asterisk's port 8088 is fixed by asterisk-conf/http.conf, so the tests
+ * run one after another in one tcase; each starts what it needs, and
+ * setup and teardown stop Asterisk so that nothing outlives a test.
+ */
+#include <sys/stat.h>
+
+#include <check.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+/* Short keep-alive settings, so that a dead edge shows within seconds. */
+#define PING_INTERVAL_MS	1000
+#define PING_TIMEOUT_MS		1000
+#define PROBE_INTERVAL_MS	500
+#define PROBE_TIMEOUT_MS	500
+/* Room for scheduling on a loaded machine and the 20 ms poll loop. */
+#define WAIT_SLACK_MS		3000
+/* README's promise: a dead edge shows within one ping interval plus its
+ * timeout (WebSocket) or one probe interval plus its timeout (HTTP). */
+#define KEEPALIVE_BOUND_MS	(PING_INTERVAL_MS + PING_TIMEOUT_MS + \
+				 PROBE_INTERVAL_MS + PROBE_TIMEOUT_MS + \
+				 WAIT_SLACK_MS)
+/* Liveness bound for getting ready again: the ws-worker's reconnect
+ * backoff caps at 30 s +20 % jitter, then Asterisk boot and one probe. */
+#define RECONNECT_BOUND_MS	45000
+#define SERVICE_EXTEN		"43720270346"
+#define CAPTURE_LOG		"e2e-ari-capture.log"
+
+#define READY_OK "{\"status\":\"ok\",\"edge_http_reachable\":true," \
+	"\"ari_auth\":true,\"ws_connected\":true,\"events_received\":true"
+
+static struct h_env	 env;
+static struct h_resp	*r;
+
+static const char *
+script(void)
+{
+	static char	path[512];
+	const char	*s = getenv("MAI_SRC");
+
+	snprintf(path, sizeof(path), "%s/tests/e2e/asterisk.sh",
+	    s != NULL ? s : "../..");
+	return path;
+}
+
+/* asterisk.sh ARGS; its stdout into out (if given), stderr to ours. */
+static int
+ast(char *out, size_t size, const char *fmt, ...)
+{
+	char	args[512], cmd[1100];
+	va_list	ap;
+	FILE	*fp;
+	size_t	n = 0;
+	int	st;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	snprintf(cmd, sizeof(cmd), "'%s' %s", script(), args);
+	if ((fp = popen(cmd, "r")) == NULL)
+		return -1;
+	if (out != NULL)
+		n = fread(out, 1, size - 1, fp);
+	else
+		while (fgetc(fp) != EOF)
+			;
+	if (out != NULL)
+		out[n] = '\0';
+	st = pclose(fp);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void
+setup(void)
+{
+	r = malloc(sizeof(*r));
+	h_init(&env);
+	env.ari_port = 8088;
+	ck_assert_int_eq(ast(NULL, 0, "stop"), 0);
+}
+
+static void
+teardown(void)
+{
+	h_cleanup(&env);
+	(void)ast(NULL, 0, "stop");
+	free(r);
+}
+
+#define MS(x)	#x
+#define ENV_MS(name, v)	name "=" MS(v)
+
+/* The supervisor against Asterisk on 8088; password_env overrides. */
+static void
+sup_start(const char *password_env)
+{
+	const char *extra[] = { "ARI_PORT=8088", "ARI_USER=mai",
+	    "LOG_LEVEL=debug",
+	    ENV_MS("ARI_PING_INTERVAL_MS", PING_INTERVAL_MS),
+	    ENV_MS("ARI_PING_TIMEOUT_MS", PING_TIMEOUT_MS),
+	    ENV_MS("ARI_PROBE_INTERVAL_MS", PROBE_INTERVAL_MS),
+	    ENV_MS("ARI_PROBE_TIMEOUT_MS", PROBE_TIMEOUT_MS),
+	    password_env != NULL ? password_env : "ARI_PASSWORD=mvoice8908!#",
+	    NULL };
+
+	ck_assert_int_gt(h_sup_start(&env, extra), 0);
+	ck_assert(h_wait_worker(&env, "health-worker", 0, NULL));
+}
+
+/* Poll a path until it answers want and its body holds needle. */
+static bool
+wait_http(const char *path, int want, const char *needle, long bound_ms)
+{
+	long	end = h_now_ms() + bound_ms;
+
+	for (;;) {
+		if (h_http(env.http_port, "GET", path, r) == want &&
+		    (needle == NULL || strstr(r->body, needle) != NULL))
+			return true;
+		if (h_now_ms() >= end)
+			return false;
+		h_sleep_ms(20);
+	}
+}
+
+static void
+start_ready(void)
+{
+	ck_assert_int_eq(ast(NULL, 0, "start"), 0);
+	sup_start(NULL);
+	ck_assert_msg(wait_http("/readyz", 200, NULL, RECONNECT_BOUND_MS),
+	    "%s", r->body);
+}
+
+/* Degraded while Asterisk is down; ok once it runs, without any call. */
+START_TEST(readyz_degraded_then_ok_without_call)
+{
+	sup_start(NULL);
+	ck_assert_msg(wait_http("/readyz", 503,
+	    "\"edge_http_reachable\":false", H_WAIT_MS), "%s", r->body);
+	ck_assert_ptr_nonnull(strstr(r->body, "\"status\":\"degraded\""));
+	ck_assert_int_eq(ast(NULL, 0, "start"), 0);
+	ck_assert_msg(wait_http("/readyz", 200, NULL, RECONNECT_BOUND_MS),
+	    "%s", r->body);
+	ck_assert_msg(strncmp(r->body, READY_OK, strlen(READY_OK)) == 0, "%s",
+	    r->body);
+	/* The ws-worker's own user event made the round trip. */
+	ck_assert(h_wait_log(&env, "proc=flow-worker"));
+	ck_assert(h_wait_log(&env, "type=ChannelUserevent"));
+	ck_assert(!h_log_has(&env, "type=ChannelCreated"));
+}
+END_TEST
+
+/* A password ari.conf does not know: both answers name ari_auth. */
+START_TEST(wrong_password_shows_in_deps_and_readyz)
+{
+	ck_assert_int_eq(ast(NULL, 0, "start"), 0);
+	sup_start("ARI_PASSWORD=wrong-e2e-pw");
+	ck_assert(h_wait_log(&env, "do not match ari.conf"));
+	ck_assert_msg(wait_http("/healthz/deps", 503, "\"ari_auth\":false",
+	    H_WAIT_MS), "%s", r->body);
+	ck_assert_ptr_nonnull(strstr(r->body, "\"edge_http_reachable\":true"));
+	ck_assert_int_eq(h_http(env.http_port, "GET", "/readyz", r), 503);
+	ck_assert_ptr_nonnull(strstr(r->body, "\"ari_auth\":false"));
+	ck_assert_ptr_nonnull(strstr(r->body, "\"ws_connected\":false"));
+	ck_assert(!h_log_has(&env, "wrong-e2e-pw"));
+}
+END_TEST
+
+static char *
+slurp(const char *path, long from)
+{
+	FILE	*fp;
+	char	*buf;
+	long	 n;
+
+	if ((fp = fopen(path, "r")) == NULL)
+		return strdup("");
+	fseek(fp, 0, SEEK_END);
+	n = ftell(fp) - from;
+	fseek(fp, from, SEEK_SET);
+	buf = malloc((size_t)(n > 0 ? n : 0) + 1);
+	n = (long)fread(buf, 1, (size_t)(n > 0 ? n : 0), fp);
+	buf[n] = '\0';
+	fclose(fp);
+	return buf;
+}
+
+static void
+list_add(char *list, size_t size, const char *type, size_t len)
+{
+	size_t	used = strlen(list);
+
+	snprintf(list + used, size - used, "%s%.*s", used ? "," : "",
+	    (int)len, type);
+}
+
+/* Types Asterisk says it sent to mai ("ari set debug mai on" output). */
+static void
+types_sent(const char *capture, char *list, size_t size)
+{
+	const char	*hdr = "<--- Sending ARI event to", *key = "\n  \"type\": \"";
+	char		*buf = slurp(capture, 0), *p = buf, *t;
+
+	list[0] = '\0';
+	while ((p = strstr(p, hdr)) != NULL && (t = strstr(p, key)) != NULL) {
+		t += strlen(key);
+		list_add(list, size, t, strcspn(t, "\""));
+		p = t;
+	}
+	free(buf);
+}
+
+/* Types the flow-worker logged, from byte offset `from` of our log. */
+static void
+types_handled(long from, char *list, size_t size)
+{
+	char	*buf = slurp(env.log, from), *line, *save = NULL, *t;
+
+	list[0] = '\0';
+	for (line = strtok_r(buf, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save))
+		if (strstr(line, "proc=flow-worker") != NULL &&
+		    strstr(line, " event seq=") != NULL &&
+		    (t = strstr(line, " type=")) != NULL)
+			list_add(list, size, t + 6, strcspn(t + 6, " "));
+	free(buf);
+}
+
+static long
+log_size(void)
+{
+	struct stat	sb;
+
+	return stat(env.log, &sb) == 0 ? (long)sb.st_size : 0;
+}
+
+/* Asterisk's own record of what it sends to mai, from now on. */
+static void
+capture_start(char *path, size_t size)
+{
+	char	out[512], root[256];
+
+	ck_assert_int_eq(ast(root, sizeof(root), "root"), 0);
+	root[strcspn(root, "\n")] = '\0';
+	snprintf(path, size, "%s/var/log/asterisk/%s", root, CAPTURE_LOG);
+	unlink(path);
+	ck_assert_int_eq(ast(NULL, 0, "cli 'logger add channel %s verbose'",
+	    CAPTURE_LOG), 0);
+	ck_assert_int_eq(ast(out, sizeof(out), "cli 'ari set debug mai on'"),
+	    0);
+	ck_assert_msg(strstr(out, "enabled") != NULL, "%s", out);
+}

@@ -1,0 +1,210 @@
+/*
+ * test_ari_link.c — the ARI link under faults a real Asterisk cannot make
+ * on demand, through the ARI simulator: the real supervisor, ws-worker and
+ * health-worker must show each fault in /readyz and /metrics, reconnect,
+ * and never crash.
+ */
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static struct h_env	 env;
+static struct h_resp	*r;
+
+static void
+setup(void)
+{
+	r = malloc(sizeof(*r));
+	h_init(&env);
+	ck_assert_int_gt(h_sim_start(&env), 0);
+	ck_assert_int_gt(h_sup_start(&env, NULL), 0);
+	ck_assert(h_wait_ready(&env, 200));
+}
+
+static void
+teardown(void)
+{
+	h_cleanup(&env);
+	free(r);
+}
+
+static bool
+readyz_has(const char *needle)
+{
+	return h_http(env.http_port, "GET", "/readyz", r) > 0 &&
+	    strstr(r->body, needle) != NULL;
+}
+
+START_TEST(handshake_401_reported_then_recovers)
+{
+	ck_assert_int_eq(h_sim_ctl(&env, "auth?ok=0"), 200);
+	ck_assert_int_eq(h_sim_ctl(&env, "drop"), 200);
+	ck_assert(h_wait_log(&env, "ARI rejected the WebSocket handshake "
+	    "status=401"));
+	ck_assert(H_WAIT_FOR(readyz_has("\"ari_auth\":false") &&
+	    strstr(r->body, "\"ws_connected\":false")));
+	ck_assert_int_eq(r->status, 503);
+	ck_assert_int_eq(h_sim_ctl(&env, "auth?ok=1"), 200);
+	ck_assert(h_wait_ready(&env, 200));
+	ck_assert(!h_log_has(&env, "mvoice8908"));
+}
+END_TEST
+
+START_TEST(tcp_drop_reconnects)
+{
+	ck_assert_int_eq(h_sim_ctl(&env, "drop"), 200);
+	ck_assert(h_wait_log(&env, "flag=ws_connected value=false"));
+	ck_assert(h_wait_metric(&env, "mai_ws_reconnects_total", 1, 1));
+	ck_assert(h_wait_ready(&env, 200));
+	ck_assert_int_ge(h_sim_stat(&env, "ws_connections_total"), 2);
+}
+END_TEST
+
+/* No pong: dead within ping interval + timeout, then a fresh link. */
+START_TEST(half_open_detected)
+{
+	ck_assert_int_eq(h_sim_ctl(&env, "halfopen?on=1"), 200);
+	ck_assert(h_wait_log(&env, "ARI WebSocket dead"));
+	ck_assert(h_wait_ready(&env, 503));
+	ck_assert(readyz_has("\"ws_connected\":false") ||
+	    readyz_has("\"events_received\":false"));
+	ck_assert_int_eq(h_sim_ctl(&env, "halfopen?on=0"), 200);
+	ck_assert(h_wait_ready(&env, 200));
+}
+END_TEST
+
+START_TEST(malformed_events_counted_not_fatal)
+{
+	pid_t	ws = h_worker_pid(&env, "ws-worker");
+	long	before = h_sim_stat(&env, "events_sent");
+
+	ck_assert_int_eq(h_sim_ctl(&env, "malformed?n=5"), 200);
+	ck_assert(h_wait_metric(&env, "mai_ws_malformed_total", 5, 0));
+	ck_assert_int_eq(h_sim_ctl(&env, "burst?n=10"), 200);
+	ck_assert(H_WAIT_FOR(h_sim_stat(&env, "burst_pending") == 0));
+	ck_assert(h_wait_metric(&env, "mai_events_acked_total",
+	    h_sim_stat(&env, "events_sent") - 5, 0));
+	ck_assert_int_gt(h_sim_stat(&env, "events_sent"), before);
+	ck_assert_int_eq(h_worker_pid(&env, "ws-worker"), ws);
+	ck_assert_int_eq(h_http(env.http_port, "GET", "/readyz", r), 200);
+}
+END_TEST
+
+START_TEST(oversized_event_refused_whole)
+{
+	pid_t	ws = h_worker_pid(&env, "ws-worker");
+
+	ck_assert_int_eq(h_sim_ctl(&env, "oversized?bytes=300000"), 200);
+	ck_assert(h_wait_metric(&env, "mai_ws_frames_refused_total", 1, 0));
+	ck_assert(h_wait_log(&env, "ARI message refused"));
+	ck_assert_int_eq(h_sim_ctl(&env, "burst?n=3"), 200);
+	ck_assert(H_WAIT_FOR(h_sim_stat(&env, "burst_pending") == 0));
+	/* Everything else still flows; the big one never reached the relay. */
+	ck_assert(h_wait_metric(&env, "mai_events_relayed_total",
+	    h_sim_stat(&env, "events_sent") - 1, 0));
+	ck_assert_int_eq(h_worker_pid(&env, "ws-worker"), ws);
+	ck_assert_int_eq(h_metric(&env,
+	    "mai_worker_frames_refused_total{worker=\"ws-worker\"}"), 0);
+}
+END_TEST
+
+START_TEST(burst_all_relayed)
+{
+	ck_assert_int_eq(h_sim_ctl(&env, "burst?n=20000&size=1024"), 200);
+	ck_assert(H_WAIT_FOR(h_sim_stat(&env, "burst_pending") == 0));
+	ck_assert(h_wait_metric(&env, "mai_events_acked_total",
+	    h_sim_stat(&env, "events_sent"), 0));
+	ck_assert_int_eq(h_metric(&env, "mai_events_dropped_total"), 0);
+	ck_assert_int_eq(h_metric(&env, "mai_ws_relay_dropped_total"), 0);
+}
+END_TEST
+
+/* Another client took ARI_APP: visible, no reconnect fight, recoverable. */
+START_TEST(application_replaced_is_visible)
+{
+	const char	*rs[] = { "ctl", "restart", "ws-worker", NULL };
+	char		 out[4096];
+	long		 conns;
+
+	ck_assert_int_eq(h_sim_ctl(&env, "replaced?app=mai"), 200);
+	ck_assert(h_wait_log(&env, "ApplicationReplaced"));
+	ck_assert(H_WAIT_FOR(readyz_has("\"app_replaced\":true")));
+	ck_assert_int_eq(r->status, 503);
+	ck_assert(h_wait_metric(&env, "mai_ready{check=\"app_replaced\"}", 1, 0));
+	conns = h_sim_stat(&env, "ws_connections_total");
+	h_sleep_ms(1500);	/* would a reconnect loop start? */
+	ck_assert_int_eq(h_sim_stat(&env, "ws_connections_total"), conns);
+	ck_assert_int_eq(h_sup_run(&env, rs, NULL, out, sizeof(out)), 0);
+	ck_assert(h_wait_ready(&env, 200));
+}
+END_TEST
+
+START_TEST(not_booted_then_booted)
+{
+	ck_assert_int_eq(h_sim_ctl(&env, "notbooted?on=1"), 200);
+	ck_assert_int_eq(h_sim_ctl(&env, "drop"), 200);
+	ck_assert(h_wait_ready(&env, 503));
+	ck_assert(h_wait_log(&env, "not booted"));
+	ck_assert_int_eq(h_sim_ctl(&env, "notbooted?on=0"), 200);
+	ck_assert(h_wait_ready(&env, 200));
+}
+END_TEST
+
+/* Any password works: api_key is percent-encoded, Basic auth is raw. */
+static const char *const passwords[] = {
+	"mvoice8908!#", "a&b=c", "100%sure", "plus+sign", "x:y:z", "at@host",
+	"with space", "slash/and?q", "umlaut-\xc3\xbc-\xe2\x82\xac",
+};
+
+START_TEST(password_characters)
+{
+	char	 pw[300];
+	const char *extra[] = { pw, NULL };
+
+	r = malloc(sizeof(*r));
+	h_init(&env);
+	snprintf(pw, sizeof(pw), "ARI_PASSWORD=%s", passwords[_i]);
+	ck_assert_int_gt(h_sim_start_as(&env, "mai", passwords[_i]), 0);
+	ck_assert_int_gt(h_sup_start(&env, extra), 0);
+	ck_assert_msg(h_wait_ready(&env, 200), "password '%s'", passwords[_i]);
+	ck_assert_int_eq(h_sim_stat(&env, "ws_auth_failures"), 0);
+	ck_assert(!h_log_has(&env, passwords[_i]));
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite	*s = suite_create("ari-link");
+	TCase	*tc = tcase_create("faults");
+	TCase	*pw = tcase_create("passwords");
+	SRunner	*sr;
+	int	 failed;
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 90);
+	tcase_add_test(tc, handshake_401_reported_then_recovers);
+	tcase_add_test(tc, tcp_drop_reconnects);
+	tcase_add_test(tc, half_open_detected);
+	tcase_add_test(tc, malformed_events_counted_not_fatal);
+	tcase_add_test(tc, oversized_event_refused_whole);
+	tcase_add_test(tc, burst_all_relayed);
+	tcase_add_test(tc, application_replaced_is_visible);
+	tcase_add_test(tc, not_booted_then_booted);
+	suite_add_tcase(s, tc);
+	tcase_add_checked_fixture(pw, NULL, teardown);
+	tcase_set_timeout(pw, 60);
+	tcase_add_loop_test(pw, password_characters, 0,
+	    (int)(sizeof(passwords) / sizeof(passwords[0])));
+	suite_add_tcase(s, pw);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}
