@@ -33,7 +33,7 @@ LIBMAI     = $(BUILD)/libmai.a
 BINS = $(BUILD)/mai-supervisor $(BUILD)/mai-ws-worker \
        $(BUILD)/mai-flow-worker $(BUILD)/mai-health-worker
 
-.PHONY: all deps check asan test run bench clean sim
+.PHONY: all deps check asan test run bench clean sim e2e
 all: $(BINS) sim
 
 $(BUILD)/%.o: %.c $(wildcard common/*.h) $(wildcard */*.h)
@@ -50,7 +50,7 @@ $(BUILD)/mai-flow-worker: $(patsubst %.c,$(BUILD)/%.o,$(wildcard flow-worker/*.c
 	$(CC) $(LDFLAGS) -o $@ $^ $(EVENT) $(CURL) $(JSONC) $(SECCOMP)
 
 $(BUILD)/mai-health-worker: $(patsubst %.c,$(BUILD)/%.o,$(wildcard health-worker/*.c)) $(LIBMAI)
-	$(CC) $(LDFLAGS) -o $@ $^ $(EVENT) -levent_pthreads $(CURL) $(JSONC) $(SECCOMP)
+	$(CC) $(LDFLAGS) -o $@ $^ $(EVENT) $(CURL) $(SECCOMP)
 
 # An archive, so each binary links only the common parts it calls.
 $(LIBMAI): $(COMMON_OBJ)
@@ -83,6 +83,11 @@ test: deps
 
 bench: all
 	@bench/readyz.sh
+
+# End-to-end against a real Asterisk 22 (Debian sid root, cached outside the
+# clone in /var/cache/mai-e2e; MAI_E2E_CACHE moves it).  Needs root.
+e2e:
+	@tests/e2e/run.sh
 
 clean:
 	rm -rf build build-asan

@@ -31,12 +31,15 @@
 #define HEALTH_ANSWER_MAX	512		/* one cached JSON answer */
 #define HEALTH_IPC_BATCH	64		/* frames per wakeup, then yield */
 /*
- * Accepting waits for the first snapshot (sent right after the listener)
- * so that a new health-worker never answers "degraded" just because it
- * knows nothing yet; connections wait in the backlog meanwhile.  If the
- * supervisor says nothing, serve degraded answers rather than none.
+ * A new health-worker accepts only once its answers are as good as its
+ * predecessor's: a snapshot is in and it carries our own probe result
+ * (the supervisor clears edge/auth when the previous health-worker
+ * exits).  That costs one probe and one IPC round trip, a few ms, while
+ * connections wait in the backlog.  If that does not happen in time
+ * (ARI silent, supervisor mute), accept anyway and answer from what we
+ * have.
  */
-#define HEALTH_SNAPSHOT_WAIT_MS	1000
+#define HEALTH_ACCEPT_WAIT_MS	1000
 #define HEALTH_PRIO_SUPERVISOR	0		/* before HTTP, which gets 1 */
 #define HEALTH_PRIO_COUNT	2
 
@@ -128,6 +131,7 @@ struct probe {
 	int			 again;		/* config changed mid-probe */
 	int			 stopped;	/* draining: no new probes */
 	int			 have_last;
+	struct event		*result_ev;	/* activated after each probe */
 	struct probe_outcome	 last;
 	size_t			 body_bytes;
 	char			 url[PROBE_URL_MAX];

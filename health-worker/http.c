@@ -226,7 +226,7 @@ http_init(struct http_server *srv, struct event_base *base, int listen_fd,
 	srv->listen_fd = listen_fd;
 }
 
-/* Once there is something to answer from; see HEALTH_SNAPSHOT_WAIT_MS. */
+/* Once there is something to answer from; see HEALTH_ACCEPT_WAIT_MS. */
 void
 http_accept_start(struct http_server *srv)
 {

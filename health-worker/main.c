@@ -10,8 +10,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "health.h"
@@ -28,7 +26,8 @@ struct health {
 	struct event		*sigterm_ev;
 	struct event		*sigint_ev;
 	struct event		*drain_ev;
-	struct event		*accept_ev;	/* HEALTH_SNAPSHOT_WAIT_MS */
+	struct event		*accept_ev;	/* HEALTH_ACCEPT_WAIT_MS */
+	struct event		*probed_ev;	/* a probe result is in */
 	int			 draining;
 };
 
@@ -48,30 +47,6 @@ health_listener_prepare(int fd)
 	if ((flags = fcntl(fd, F_GETFL)) == -1 ||
 	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1)
 		fatal("cannot make the listen socket non-blocking");
-}
-
-/*
- * glibc sends the A and AAAA queries together with sendmmsg(2), which the
- * sandbox refuses (EPERM): every ARI_HOST name lookup through DNS would
- * fail.  "single-request" makes it send them one at a time with send(2).
- * Set before curl's resolver thread first runs; drop once common/sandbox.c
- * allows sendmmsg.
- */
-static void
-health_resolver_prepare(void)
-{
-	const char	*cur = getenv("RES_OPTIONS");
-	char		 opts[256];
-
-	if (cur != NULL && strstr(cur, "single-request") != NULL)
-		return;
-	if (cur == NULL || *cur == '\0')
-		cur = "";
-	if (snprintf(opts, sizeof(opts), "%s%ssingle-request", cur,
-	    *cur != '\0' ? " " : "") >= (int)sizeof(opts) ||
-	    setenv("RES_OPTIONS", opts, 1) == -1)
-		log_warnx("RES_OPTIONS not set: DNS lookups may fail in the "
-		    "sandbox");
 }
 
 /* The supervisor's strings come from a socket: never trust their ends. */
@@ -101,6 +76,28 @@ health_reconfigure(struct health *h, struct mai_config *nc)
 	    h->conf.probe_interval_ms, h->conf.probe_timeout_ms);
 }
 
+/* See HEALTH_ACCEPT_WAIT_MS. */
+static void
+health_maybe_accept(struct health *h)
+{
+	const struct health_state	*st = &h->state;
+
+	if (!st->have_snap || !st->probed ||
+	    st->snap.flags[MAI_FLAG_EDGE_REACHABLE] != st->edge_reachable ||
+	    st->snap.flags[MAI_FLAG_ARI_AUTH] != st->ari_auth)
+		return;
+	evtimer_del(h->accept_ev);
+	http_accept_start(&h->server);
+}
+
+static void
+health_probed(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	health_maybe_accept(arg);
+}
+
 static void
 health_snapshot(struct health *h, const struct mai_snapshot *s)
 {
@@ -108,8 +105,7 @@ health_snapshot(struct health *h, const struct mai_snapshot *s)
 	h->state.have_snap = 1;
 	render_ready(&h->state);
 	probe_flags_sync(&h->probe);
-	evtimer_del(h->accept_ev);
-	http_accept_start(&h->server);
+	health_maybe_accept(h);
 	log_debug("snapshot generation=%u readyz=%d", s->generation,
 	    h->state.ready.code);
 }
@@ -182,14 +178,15 @@ health_dispatch_supervisor(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-health_snapshot_late(evutil_socket_t fd, short what, void *arg)
+health_accept_late(evutil_socket_t fd, short what, void *arg)
 {
 	struct health	*h = arg;
 
 	(void)fd;
 	(void)what;
-	log_warnx("no snapshot from supervisor within %d ms, answering "
-	    "degraded until one comes", HEALTH_SNAPSHOT_WAIT_MS);
+	log_warnx("state not confirmed within %d ms, accepting anyway "
+	    "have_snapshot=%d probed=%d", HEALTH_ACCEPT_WAIT_MS,
+	    h->state.have_snap, h->state.probed);
 	http_accept_start(&h->server);
 }
 
@@ -240,18 +237,21 @@ health_signal(evutil_socket_t sig, short what, void *arg)
 static void
 health_events_init(struct health *h)
 {
-	struct timeval	wait = { HEALTH_SNAPSHOT_WAIT_MS / 1000,
-			    (HEALTH_SNAPSHOT_WAIT_MS % 1000) * 1000 };
+	struct timeval	wait = { HEALTH_ACCEPT_WAIT_MS / 1000,
+			    (HEALTH_ACCEPT_WAIT_MS % 1000) * 1000 };
 
 	h->ipc_ev = event_new(h->base, MAI_IPC_FD, EV_READ | EV_PERSIST,
 	    health_dispatch_supervisor, h);
 	h->sigterm_ev = evsignal_new(h->base, SIGTERM, health_signal, h);
 	h->sigint_ev = evsignal_new(h->base, SIGINT, health_signal, h);
 	h->drain_ev = evtimer_new(h->base, health_drain_done, h);
-	h->accept_ev = evtimer_new(h->base, health_snapshot_late, h);
+	h->accept_ev = evtimer_new(h->base, health_accept_late, h);
+	h->probed_ev = evtimer_new(h->base, health_probed, h);
 	if (h->ipc_ev == NULL || h->sigterm_ev == NULL ||
-	    h->sigint_ev == NULL || h->drain_ev == NULL || h->accept_ev == NULL)
+	    h->sigint_ev == NULL || h->drain_ev == NULL ||
+	    h->accept_ev == NULL || h->probed_ev == NULL)
 		fatalx("cannot create events");
+	h->probe.result_ev = h->probed_ev;
 	/* A snapshot that is in is applied before answers that read it. */
 	if (event_priority_set(h->ipc_ev, HEALTH_PRIO_SUPERVISOR) == -1)
 		fatalx("cannot set the supervisor event priority");
@@ -289,6 +289,7 @@ health_cleanup(struct health *h)
 	event_free(h->sigint_ev);
 	event_free(h->drain_ev);
 	event_free(h->accept_ev);
+	event_free(h->probed_ev);
 	event_base_free(h->base);
 	curl_global_cleanup();
 	explicit_bzero(&h->conf, sizeof(h->conf));
@@ -314,7 +315,6 @@ main(void)
 	if ((h.base = event_base_new()) == NULL ||
 	    event_base_priority_init(h.base, HEALTH_PRIO_COUNT) == -1)
 		fatalx("event_base_new failed");
-	health_resolver_prepare();
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		fatalx("curl_global_init failed");
 	render_deps(&h.state);

@@ -275,6 +275,8 @@ probe_done(struct probe *p, CURLcode rc)
 	p->state->probe_total[o.result]++;
 	probe_log_transition(p, &o);
 	probe_publish(p, status > 0, status == 200);
+	if (p->result_ev != NULL)
+		event_active(p->result_ev, EV_TIMEOUT, 1);
 	if (p->again && !p->stopped) {
 		p->again = 0;
 		event_active(p->tick, EV_TIMEOUT, 1);

@@ -271,6 +271,9 @@ render_metrics_scalars(struct evbuffer *b, const struct mai_snapshot *s)
 	    "not JSON", ws[MAI_CNT_WS_MALFORMED] },
 	{ "mai_ws_events_in_total", "counter", "ARI events read from the "
 	    "WebSocket", ws[MAI_CNT_WS_EVENTS_IN] },
+	{ "mai_ws_relay_dropped_total", "counter", "ARI events the ws-worker "
+	    "dropped because the supervisor did not read",
+	    ws[MAI_CNT_WS_RELAY_DROPPED] },
 	{ "mai_flow_events_total", "counter", "ARI events handled by the "
 	    "flow-worker", flow[MAI_CNT_FLOW_EVENTS] },
 	{ "mai_supervisor_start_time_seconds", "gauge", "Supervisor start, "

@@ -22,7 +22,7 @@
 #define RESTART_BACKOFF_MIN_MS	100
 #define RESTART_BACKOFF_MAX_MS	30000
 #define RESTART_STABLE_MS	60000	/* run this long and backoff resets */
-#define RESTART_CLEAN_MIN_RUN_MS 1000	/* clean exit after this: no backoff */
+#define RESTART_CLEAN_MIN_RUN_MS 250	/* clean exit after this: no backoff */
 #define CRASHLOOP_EXITS		5	/* fast exits in a row = crash loop */
 #define HELLO_TIMEOUT_MS	10000	/* a worker that never says hello */
 #define FRAMES_PER_WAKEUP	256	/* fairness between sockets */

@@ -120,7 +120,7 @@ provision() {
 	host_tools
 	m=$(mirror)
 	[ -n "$m" ] || not_run "no Debian mirror URI in /etc/apt/sources*"
-	curl -fsS -o /dev/null --max-time 30 "${m%/}/dists/sid/Release" ||
+	curl -fs -o /dev/null --max-time 30 "${m%/}/dists/sid/Release" ||
 	    not_run "Debian mirror $m unreachable (dists/sid/Release)"
 	[ -x "$ROOT/usr/bin/apt-get" ] || bootstrap "$m"
 	install_pkgs

@@ -9,6 +9,7 @@
  * setup and teardown stop Asterisk so that nothing outlives a test.
  */
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <check.h>
 #include <signal.h>
@@ -99,8 +100,9 @@ teardown(void)
 	free(r);
 }
 
-#define MS(x)	#x
-#define ENV_MS(name, v)	name "=" MS(v)
+/* "NAME=1000" from a number macro (v is expanded before # applies). */
+#define STR(x)		#x
+#define ENV_MS(name, v)	name "=" STR(v)
 
 /* The supervisor against Asterisk on 8088; password_env overrides. */
 static void
@@ -262,4 +264,114 @@ capture_start(char *path, size_t size)
 	ck_assert_int_eq(ast(out, sizeof(out), "cli 'ari set debug mai on'"),
 	    0);
 	ck_assert_msg(strstr(out, "enabled") != NULL, "%s", out);
+}
+
+/* The raw StasisStart as Asterisk sent it: our app, our number. */
+static void
+check_raw_stasis_start(const char *capture)
+{
+	char	*raw = slurp(capture, 0), *ev, *end;
+
+	ev = strstr(raw, "\"type\": \"StasisStart\"");
+	ck_assert_msg(ev != NULL, "no StasisStart in %s", capture);
+	if ((end = strstr(ev, "<--- Sending ARI event to")) != NULL)
+		*end = '\0';
+	ck_assert_ptr_nonnull(strstr(ev, "\"application\": \"mai\""));
+	ck_assert_ptr_nonnull(strstr(ev, "\"context\": \"incoming\""));
+	ck_assert_ptr_nonnull(strstr(ev, "\"exten\": \"" SERVICE_EXTEN "\""));
+	free(raw);
+}
+
+/*
+ * One call: StasisStart reaches the flow-worker, and the flow-worker saw
+ * exactly the events Asterisk says it sent to mai, in the same order.  The
+ * flow-worker logs only seq and type, so fields are checked on Asterisk's
+ * side only.
+ */
+START_TEST(call_reaches_flow_worker_as_asterisk_sent_it)
+{
+	static char	sent[16384], got[16384];
+	char		capture[512];
+	long		from;
+	bool		same;
+
+	start_ready();
+	capture_start(capture, sizeof(capture));
+	from = log_size();
+	ck_assert_int_eq(ast(NULL, 0, "cli 'channel originate Local/"
+	    SERVICE_EXTEN "@incoming application Echo'"), 0);
+	ck_assert(h_wait_log(&env, "type=StasisStart"));
+	/* Hang up so the call's events come to an end. */
+	ck_assert_int_eq(ast(NULL, 0, "cli 'channel request hangup all'"), 0);
+	same = H_WAIT_FOR((types_sent(capture, sent, sizeof(sent)),
+	    types_handled(from, got, sizeof(got)),
+	    strstr(sent, "StasisEnd") != NULL && strcmp(sent, got) == 0));
+	ck_assert_msg(same, "Asterisk sent: %s\nflow-worker got: %s", sent,
+	    got);
+	ck_assert_ptr_nonnull(strstr(sent, "StasisStart"));
+	check_raw_stasis_start(capture);
+	unlink(capture);
+}
+END_TEST
+
+/* Asterisk stopped: degraded within the keep-alive bound; back when up. */
+START_TEST(stopped_edge_turns_degraded_then_ok_again)
+{
+	start_ready();
+	ck_assert_int_eq(ast(NULL, 0, "stop"), 0);
+	ck_assert_msg(wait_http("/readyz", 503, "\"ws_connected\":false",
+	    KEEPALIVE_BOUND_MS), "%s", r->body);
+	ck_assert_msg(wait_http("/healthz/deps", 503,
+	    "\"edge_http_reachable\":false", KEEPALIVE_BOUND_MS), "%s",
+	    r->body);
+	ck_assert_int_eq(ast(NULL, 0, "start"), 0);
+	ck_assert_msg(wait_http("/readyz", 200, NULL, RECONNECT_BOUND_MS),
+	    "%s", r->body);
+}
+END_TEST
+
+/*
+ * Asterisk frozen (SIGSTOP): its sockets stay open but nothing answers, so
+ * only the ws-worker's ping can tell the WebSocket is dead.
+ */
+START_TEST(frozen_edge_caught_by_ping_then_ok_after_thaw)
+{
+	char	out[64];
+	pid_t	pid;
+
+	start_ready();
+	ck_assert_int_eq(ast(out, sizeof(out), "pid"), 0);
+	ck_assert_int_gt((pid = atoi(out)), 1);
+	ck_assert_int_eq(kill(pid, SIGSTOP), 0);
+	ck_assert_msg(wait_http("/readyz", 503, "\"ws_connected\":false",
+	    KEEPALIVE_BOUND_MS), "%s", r->body);
+	ck_assert(h_log_has(&env, "ARI WebSocket dead:"));
+	ck_assert_int_eq(kill(pid, SIGCONT), 0);
+	ck_assert_msg(wait_http("/readyz", 200, NULL, RECONNECT_BOUND_MS),
+	    "%s", r->body);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite	*s = suite_create("e2e");
+	TCase	*tc = tcase_create("asterisk22");
+	SRunner	*sr;
+	int	 failed;
+
+	/* One tcase, in order: they share Asterisk's fixed port 8088. */
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 180);
+	tcase_add_test(tc, readyz_degraded_then_ok_without_call);
+	tcase_add_test(tc, wrong_password_shows_in_deps_and_readyz);
+	tcase_add_test(tc, call_reaches_flow_worker_as_asterisk_sent_it);
+	tcase_add_test(tc, stopped_edge_turns_degraded_then_ok_again);
+	tcase_add_test(tc, frozen_edge_caught_by_ping_then_ok_after_thaw);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
