@@ -48,6 +48,7 @@ enum mai_msg {
 	MAI_MSG_EVENT,		/* ws->s, s->flow  ARI event JSON, seq set by s */
 	MAI_MSG_EVENT_ACK,	/* flow->s  empty, seq = highest handled */
 	MAI_MSG_COUNTERS,	/* w->s  struct mai_counters */
+	MAI_MSG_DRAINING,	/* w->s  empty: stopped accepting, start my successor */
 	MAI_MSG_MAX
 };
 

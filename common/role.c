@@ -35,6 +35,7 @@ static const char *const msg_names[MAI_MSG_MAX] = {
 	[MAI_MSG_EVENT] = "event",
 	[MAI_MSG_EVENT_ACK] = "event_ack",
 	[MAI_MSG_COUNTERS] = "counters",
+	[MAI_MSG_DRAINING] = "draining",
 };
 
 const char *
@@ -85,6 +86,7 @@ msg_payload_ok(uint8_t type, size_t len)
 	case MAI_MSG_EVENT:	return len > 0;
 	case MAI_MSG_EVENT_ACK:	return len == 0;
 	case MAI_MSG_COUNTERS:	return len == sizeof(struct mai_counters);
+	case MAI_MSG_DRAINING:	return len == 0;
 	default:		return false;
 	}
 }

@@ -232,6 +232,12 @@ health_signal(evutil_socket_t sig, short what, void *arg)
 	h->draining = 1;
 	probe_stop(&h->probe);
 	http_drain_start(&h->server, h->drain_ev);
+	/*
+	 * Tell the supervisor we no longer accept: it starts our successor
+	 * now instead of after the drain, so the backlog waits milliseconds.
+	 */
+	if (frame_send(MAI_IPC_FD, MAI_MSG_DRAINING, 0, NULL, 0) < 0)
+		log_debug("draining notice to supervisor failed");
 }
 
 static void

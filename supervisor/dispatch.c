@@ -138,6 +138,9 @@ dispatch_frame(struct worker *w, const struct mai_frame_hdr *hdr, size_t len)
 		memcpy(w->counters, frame_buf, sizeof(w->counters));
 		readiness_counters_changed();
 		break;
+	case MAI_MSG_DRAINING:
+		proc_retire(w);
+		return false;	/* its socket is closed now */
 	default:
 		proc_distrust(w, "message type not for the supervisor");
 		return false;

@@ -25,6 +25,7 @@ lifecycle_kill_cb(evutil_socket_t fd, short ev, void *arg)
 	(void)fd;
 	(void)ev;
 	(void)arg;
+	proc_retired_signal(SIGKILL);
 	for (r = 0; r < MAI_ROLE_COUNT; r++) {
 		w = &sup->workers[r];
 		if (w->pid > 0) {
@@ -48,6 +49,7 @@ lifecycle_begin_stop(void)
 		evtimer_del(sup->workers[r].ev_timer);
 		proc_stop(&sup->workers[r], false);
 	}
+	proc_retired_signal(SIGTERM);
 	tv.tv_sec = sup->conf.stop_grace_ms / 1000;
 	tv.tv_usec = (sup->conf.stop_grace_ms % 1000) * 1000;
 	sup->ev_stop_timer = evtimer_new(sup->base, lifecycle_kill_cb, NULL);
@@ -68,6 +70,8 @@ lifecycle_stop(void)
 	for (r = 0; r < MAI_ROLE_COUNT; r++)
 		if (sup->workers[r].pid > 0)
 			return;
+	if (proc_retired_count() > 0)
+		return;
 	log_info("all workers stopped");
 	event_base_loopexit(sup->base, NULL);
 }

@@ -34,6 +34,7 @@ static const char *const env_passthrough[] = {
 
 static void	proc_restart_cb(evutil_socket_t, short, void *);
 static void	proc_stable_cb(evutil_socket_t, short, void *);
+static bool	proc_reap_retired(pid_t, int);
 
 static uint64_t
 ms_since(const struct timespec *t)
@@ -78,7 +79,7 @@ proc_by_pid(pid_t pid)
 	int	r;
 
 	for (r = 0; r < MAI_ROLE_COUNT; r++)
-		if (sup->workers[r].pid == pid)
+		if (pid > 0 && sup->workers[r].pid == pid)
 			return &sup->workers[r];
 	return NULL;
 }
@@ -272,7 +273,9 @@ proc_reap(void)
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if ((w = proc_by_pid(pid)) == NULL) {
-			log_debug("reaped unknown child pid=%d", (int)pid);
+			if (!proc_reap_retired(pid, status))
+				log_debug("reaped unknown child pid=%d",
+				    (int)pid);
 			continue;
 		}
 		proc_exited(w, status);
@@ -323,4 +326,77 @@ proc_mark_running(struct worker *w)
 	w->state = MAI_WSTATE_RUNNING;
 	ms_to_tv(RESTART_STABLE_MS, &tv);
 	evtimer_add(w->ev_stable, &tv);
+}
+
+/*
+ * A worker that said DRAINING no longer serves new work but finishes what
+ * it has.  It leaves its slot at once, so the successor starts now and the
+ * drain overlaps the start-up instead of preceding it.  Its flags go with
+ * it; its pid is kept only to reap it and to stop it on shutdown.
+ */
+void
+proc_retire(struct worker *w)
+{
+	int	i;
+
+	if (sup->stopping || (w->state != MAI_WSTATE_RUNNING &&
+	    w->state != MAI_WSTATE_STOPPING))
+		return;
+	for (i = 0; i < RETIRED_MAX && sup->retired[i] != 0; i++)
+		;
+	if (i == RETIRED_MAX) {
+		log_warnx("too many draining workers: worker=%s pid=%d restarts"
+		    " when it exits", w->name, (int)w->pid);
+		return;
+	}
+	sup->retired[i] = w->pid;
+	log_info("worker draining, starting its successor worker=%s pid=%d",
+	    w->name, (int)w->pid);
+	dispatch_detach(w);
+	evtimer_del(w->ev_timer);
+	evtimer_del(w->ev_stable);
+	readiness_clear_role(w->role);
+	w->pid = 0;
+	w->state = MAI_WSTATE_DOWN;
+	w->restarts++;
+	w->restart_now = true;
+	proc_schedule_restart(w);
+	readiness_changed();
+}
+
+static bool
+proc_reap_retired(pid_t pid, int status)
+{
+	int	i;
+
+	for (i = 0; i < RETIRED_MAX; i++) {
+		if (sup->retired[i] != pid)
+			continue;
+		sup->retired[i] = 0;
+		log_info("drained worker exited pid=%d code=%d", (int)pid,
+		    WIFEXITED(status) ? WEXITSTATUS(status) :
+		    -WTERMSIG(status));
+		return true;
+	}
+	return false;
+}
+
+int
+proc_retired_count(void)
+{
+	int	i, n = 0;
+
+	for (i = 0; i < RETIRED_MAX; i++)
+		n += sup->retired[i] != 0;
+	return n;
+}
+
+void
+proc_retired_signal(int sig)
+{
+	int	i;
+
+	for (i = 0; i < RETIRED_MAX; i++)
+		if (sup->retired[i] != 0)
+			kill(sup->retired[i], sig);
 }

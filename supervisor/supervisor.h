@@ -27,6 +27,7 @@
 #define HELLO_TIMEOUT_MS	10000	/* a worker that never says hello */
 #define FRAMES_PER_WAKEUP	256	/* fairness between sockets */
 #define COUNTER_PUSH_MS		1000	/* counters reach /metrics this often */
+#define RETIRED_MAX		8	/* draining predecessors still running */
 
 struct sup_config {
 	char		 ari_host[MAI_STR_MAX];
@@ -113,6 +114,7 @@ struct supervisor {
 	struct event		*ev_counters;
 	bool			 stopping;
 	int			 rolling;	/* next role to roll, -1 idle */
+	pid_t			 retired[RETIRED_MAX];	/* draining, not ours */
 	bool			 counters_dirty;
 };
 
@@ -133,6 +135,9 @@ void	 proc_distrust(struct worker *, const char *);
 void	 proc_schedule_restart(struct worker *);
 struct worker *proc_by_pid(pid_t);
 void	 proc_mark_running(struct worker *);
+void	 proc_retire(struct worker *);
+int	 proc_retired_count(void);
+void	 proc_retired_signal(int);
 
 /* dispatch.c */
 void	 dispatch_attach(struct worker *);

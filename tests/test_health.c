@@ -135,6 +135,27 @@ START_TEST(edge_gone_turns_degraded)
 }
 END_TEST
 
+/* Operators restart the health-worker with TERM: no probe may fail. */
+START_TEST(health_restart_loses_no_request)
+{
+	pid_t	old, now;
+	int	round, i, bad = 0, done = 0;
+
+	start(NULL);
+	ck_assert(h_wait_ready(&env, 200));
+	for (round = 0; round < 3; round++) {
+		old = h_worker_pid(&env, "health-worker");
+		ck_assert_int_eq(kill(old, SIGTERM), 0);
+		for (i = 0; i < 300; i++, done++)
+			if (h_http(env.http_port, "GET", "/readyz", r) != 200)
+				bad++;
+		ck_assert(h_wait_worker(&env, "health-worker", old, &now));
+	}
+	ck_assert_msg(bad == 0, "%d of %d requests failed", bad, done);
+	ck_assert(h_log_has(&env, "worker draining, starting its successor"));
+}
+END_TEST
+
 int
 main(void)
 {
@@ -150,6 +171,7 @@ main(void)
 	tcase_add_test(tc, rejected_credentials_show_in_deps_and_readyz);
 	tcase_add_test(tc, wrong_password_never_ready);
 	tcase_add_test(tc, edge_gone_turns_degraded);
+	tcase_add_test(tc, health_restart_loses_no_request);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

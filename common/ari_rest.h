@@ -1,0 +1,87 @@
+/*
+ * ari_rest.h — calls to Asterisk's REST interface (ARI) from an event loop.
+ *
+ * libcurl's multi interface driven by a libevent event_base: a call never
+ * blocks, its callback runs later from the loop (never from inside
+ * ari_rest_call()).  One struct ari_rest per process; it holds the base URL
+ * http(s)://ARI_HOST:ARI_PORT/ari and the credentials, which live only in
+ * curl's handle options and are never logged or returned.
+ */
+#ifndef MAI_ARI_REST_H
+#define MAI_ARI_REST_H
+
+#include <stddef.h>
+
+struct event_base;
+struct json_object;
+struct mai_config;
+struct ari_rest;
+
+/*
+ * Calls started and not yet called back.  Each holds one curl handle and
+ * its buffers; a caller that needs more queues its own work.
+ */
+#define ARI_REST_MAX_CALLS	256
+/*
+ * TCP connections to Asterisk at once; the other calls wait inside curl
+ * for a free one.  Asterisk's http.conf sessionlimit (default 100) is
+ * shared with the events WebSocket and every other client.
+ */
+#define ARI_REST_MAX_CONNS	16
+/*
+ * One response or request body.  ARI's largest answers (channel lists of
+ * a busy system) are tens of KiB; a bigger one is an error, not a buffer
+ * that grows without end.
+ */
+#define ARI_REST_BODY_MAX	(1024 * 1024)
+#define ARI_REST_TIMEOUT_DEF_MS	5000	/* when a call passes 0 */
+#define ARI_REST_TIMEOUT_MAX_MS	60000	/* longer ones are cut to this */
+#define ARI_REST_URL_MAX	2048	/* base URL and path together */
+#define ARI_REST_ERR_MAX	512	/* ari_result.error, truncated */
+#define ARI_REST_MSG_MAX	200	/* ARI's "message" inside the error */
+
+/* Why a call failed, for callers that act on the kind of failure. */
+enum ari_rest_fail {
+	ARI_FAIL_NONE = 0,	/* HTTP answer; status (and body) tell */
+	ARI_FAIL_RESOLVE,	/* ARI_HOST did not resolve */
+	ARI_FAIL_CONNECT,	/* no TCP connection (refused, unreachable) */
+	ARI_FAIL_TIMEOUT,	/* no complete answer in time */
+	ARI_FAIL_TOOBIG,	/* body over ARI_REST_BODY_MAX; status kept */
+	ARI_FAIL_TRANSPORT,	/* any other curl failure (TLS, reset...) */
+	ARI_FAIL_CANCELLED	/* ari_rest_free() with the call pending */
+};
+
+/*
+ * What a call's callback sees; everything is owned by the module and valid
+ * only during the callback (json_object_get() the body to keep it).
+ *
+ * error is NULL exactly when status is 2xx and the body, if any, is JSON.
+ * Otherwise it names the call and says why, e.g.
+ *   "POST /channels/x/answer: 404 Channel not found"
+ *   "GET /asterisk/info: connection refused (curl: ...)"
+ *   "GET /asterisk/info: timeout after 2000 ms"
+ * ARI's "message" field is quoted when the body has one.
+ */
+struct ari_result {
+	const char		*method;
+	const char		*path;	/* as the caller passed it */
+	long			 status;	/* 0: no HTTP answer */
+	enum ari_rest_fail	 fail;
+	struct json_object	*body;	/* parsed JSON, or NULL */
+	const char		*error;
+};
+
+typedef void (*ari_rest_cb)(const struct ari_result *, void *);
+
+/* ari_rest.c */
+struct ari_rest	*ari_rest_new(struct event_base *, const struct mai_config *);
+void		 ari_rest_configure(struct ari_rest *,
+		    const struct mai_config *);
+int		 ari_rest_call(struct ari_rest *, const char *, const char *,
+		    struct json_object *, unsigned int, ari_rest_cb, void *);
+const char	*ari_rest_base_url(const struct ari_rest *);
+int		 ari_rest_path(char *, size_t, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+void		 ari_rest_free(struct ari_rest *);
+
+#endif /* MAI_ARI_REST_H */
