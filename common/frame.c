@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ipc.h"
@@ -34,8 +35,8 @@ frame_sendmsg(int fd, struct msghdr *msg)
 }
 
 static ssize_t
-frame_send_full(int fd, uint8_t type, uint64_t seq, const void *buf,
-    size_t len, int pass_fd)
+frame_send_full(int fd, uint8_t type, uint64_t seq, uint64_t ts,
+    const void *buf, size_t len, int pass_fd)
 {
 	struct mai_frame_hdr	 hdr;
 	struct iovec		 iov[2];
@@ -54,6 +55,7 @@ frame_send_full(int fd, uint8_t type, uint64_t seq, const void *buf,
 	hdr.type = type;
 	hdr.len = (uint32_t)len;
 	hdr.seq = seq;
+	hdr.ts_ns = ts;
 	iov[0].iov_base = &hdr;
 	iov[0].iov_len = sizeof(hdr);
 	iov[1].iov_base = (void *)(uintptr_t)buf;
@@ -79,13 +81,31 @@ frame_send_full(int fd, uint8_t type, uint64_t seq, const void *buf,
 ssize_t
 frame_send(int fd, uint8_t type, uint64_t seq, const void *buf, size_t len)
 {
-	return frame_send_full(fd, type, seq, buf, len, -1);
+	return frame_send_full(fd, type, seq, 0, buf, len, -1);
+}
+
+/* An ARI event: seq from the supervisor, ts from the ws-worker's read. */
+ssize_t
+frame_send_event(int fd, uint64_t seq, uint64_t ts, const void *buf,
+    size_t len)
+{
+	return frame_send_full(fd, MAI_MSG_EVENT, seq, ts, buf, len, -1);
+}
+
+/* CLOCK_MONOTONIC is one clock for all processes on the host. */
+uint64_t
+frame_now_ns(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 ssize_t
 frame_send_fd(int fd, uint8_t type, const void *buf, size_t len, int pass_fd)
 {
-	return frame_send_full(fd, type, 0, buf, len, pass_fd);
+	return frame_send_full(fd, type, 0, 0, buf, len, pass_fd);
 }
 
 /* Keep at most one passed descriptor; close any extra a peer forced on us. */

@@ -34,6 +34,8 @@ struct mai_frame_hdr {
 	uint16_t	reserved;	/* zero */
 	uint32_t	len;		/* payload bytes after this header */
 	uint64_t	seq;		/* event sequence number, else 0 */
+	uint64_t	ts_ns;		/* EVENT: CLOCK_MONOTONIC when the
+					   ws-worker read it, else 0 */
 };
 
 #define MAI_FRAME_PAYLOAD_MAX	(MAI_FRAME_MAX - sizeof(struct mai_frame_hdr))
@@ -49,6 +51,7 @@ enum mai_msg {
 	MAI_MSG_EVENT_ACK,	/* flow->s  empty, seq = highest handled */
 	MAI_MSG_COUNTERS,	/* w->s  struct mai_counters */
 	MAI_MSG_DRAINING,	/* w->s  empty: stopped accepting, start my successor */
+	MAI_MSG_LATENCY,	/* flow->s  struct mai_latency */
 	MAI_MSG_MAX
 };
 
@@ -119,6 +122,20 @@ struct mai_counters {
 #define MAI_CNT_WS_RELAY_DROPPED	4	/* ws: supervisor too slow, dropped */
 #define MAI_CNT_FLOW_EVENTS		0	/* flow: events handled */
 
+/*
+ * Time from the ws-worker reading an event to the flow-worker receiving
+ * it, as a histogram with fixed upper bounds (MAI_LATENCY_BOUNDS_US); the
+ * last bucket is +Inf.  Counts are cumulative over the flow-worker's life.
+ */
+#define MAI_LATENCY_BUCKETS	14
+#define MAI_LATENCY_BOUNDS_US	{ 50, 100, 200, 300, 500, 750, 1000, 2000, \
+				  5000, 10000, 50000, 100000, 1000000 }
+struct mai_latency {
+	uint64_t	bucket[MAI_LATENCY_BUCKETS];	/* not cumulative */
+	uint64_t	count;
+	uint64_t	sum_ns;
+};
+
 enum mai_worker_state {
 	MAI_WSTATE_DOWN = 0,	/* not running, restart pending */
 	MAI_WSTATE_STARTING,	/* forked, no HELLO yet */
@@ -150,12 +167,15 @@ struct mai_snapshot {
 	uint64_t		events_queued_bytes;
 	uint64_t		events_replayed;
 	uint64_t		started_at;	/* supervisor start, unix s */
+	struct mai_latency	latency;	/* of the flow-worker, summed */
 	struct mai_worker_status workers[MAI_ROLE_COUNT];
 };
 
 /* frame.c */
 ssize_t		 frame_send(int, uint8_t, uint64_t, const void *, size_t);
 ssize_t		 frame_send_fd(int, uint8_t, const void *, size_t, int);
+ssize_t		 frame_send_event(int, uint64_t, uint64_t, const void *, size_t);
+uint64_t	 frame_now_ns(void);
 ssize_t		 frame_recv(int, struct mai_frame_hdr *, void *, size_t,
 		    int *);
 const char	*frame_error(ssize_t);

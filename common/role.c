@@ -36,6 +36,7 @@ static const char *const msg_names[MAI_MSG_MAX] = {
 	[MAI_MSG_EVENT_ACK] = "event_ack",
 	[MAI_MSG_COUNTERS] = "counters",
 	[MAI_MSG_DRAINING] = "draining",
+	[MAI_MSG_LATENCY] = "latency",
 };
 
 const char *
@@ -87,6 +88,7 @@ msg_payload_ok(uint8_t type, size_t len)
 	case MAI_MSG_EVENT_ACK:	return len == 0;
 	case MAI_MSG_COUNTERS:	return len == sizeof(struct mai_counters);
 	case MAI_MSG_DRAINING:	return len == 0;
+	case MAI_MSG_LATENCY:	return len == sizeof(struct mai_latency);
 	default:		return false;
 	}
 }

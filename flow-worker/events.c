@@ -15,6 +15,28 @@
 #include "flow.h"
 
 static char	ipc_buf[MAI_FRAME_PAYLOAD_MAX];
+static const uint64_t latency_bounds_us[] = MAI_LATENCY_BOUNDS_US;
+_Static_assert(sizeof(latency_bounds_us) / sizeof(latency_bounds_us[0]) ==
+    MAI_LATENCY_BUCKETS - 1, "one bucket per bound, plus +Inf");
+
+/* One histogram sample: how long the event took through mai to us. */
+static void
+flow_latency_record(struct flow *f, uint64_t ts_ns)
+{
+	uint64_t	now = frame_now_ns(), d, us;
+	size_t		i, n = sizeof(latency_bounds_us) /
+			    sizeof(latency_bounds_us[0]);
+
+	if (ts_ns == 0 || ts_ns > now)
+		return;
+	d = now - ts_ns;
+	us = d / 1000;
+	for (i = 0; i < n && us > latency_bounds_us[i]; i++)
+		;
+	f->latency.bucket[i]++;
+	f->latency.count++;
+	f->latency.sum_ns += d;
+}
 
 void
 flow_event_handle(struct flow *f, uint64_t seq, const char *data, size_t len)
@@ -66,6 +88,7 @@ flow_ipc_frame(struct flow *f, const struct mai_frame_hdr *hdr, size_t len)
 	}
 	switch (hdr->type) {
 	case MAI_MSG_EVENT:
+		flow_latency_record(f, hdr->ts_ns);
 		flow_event_handle(f, hdr->seq, ipc_buf, len);
 		break;
 	case MAI_MSG_CONFIG:
@@ -114,6 +137,10 @@ flow_counters_cb(evutil_socket_t fd, short ev, void *arg)
 	(void)fd;
 	(void)ev;
 	flow_ack(f);
+	if (f->latency.count != f->latency_reported &&
+	    frame_send(MAI_IPC_FD, MAI_MSG_LATENCY, 0, &f->latency,
+	    sizeof(f->latency)) >= 0)
+		f->latency_reported = f->latency.count;
 	if (memcmp(&f->counters, &f->reported, sizeof(f->counters)) == 0)
 		return;
 	worker_send_counters(&f->counters);

@@ -19,6 +19,8 @@ struct flow {
 	struct event		*ev_counters;
 	struct mai_counters	 counters;
 	struct mai_counters	 reported;
+	struct mai_latency	 latency;	/* ws-worker read -> here */
+	uint64_t		 latency_reported;	/* count last sent */
 	struct json_tokener	*tok;
 	uint64_t		 last_seq;	/* highest event handled */
 	uint64_t		 acked_seq;	/* highest ack sent */

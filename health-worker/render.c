@@ -287,6 +287,33 @@ render_metrics_scalars(struct evbuffer *b, const struct mai_snapshot *s)
 	}
 }
 
+/* Event relay latency, ws-worker read to flow-worker receipt. */
+static void
+render_metrics_latency(struct evbuffer *b, const struct mai_latency *l)
+{
+	static const uint64_t	bounds[] = MAI_LATENCY_BOUNDS_US;
+	uint64_t		cum = 0;
+	size_t			i;
+
+	metric_head(b, "mai_event_relay_latency_seconds", "histogram",
+	    "Time from the ws-worker reading an ARI event to the flow-worker "
+	    "receiving it");
+	for (i = 0; i < MAI_LATENCY_BUCKETS; i++) {
+		cum += l->bucket[i];
+		if (i + 1 < MAI_LATENCY_BUCKETS)
+			evbuffer_add_printf(b, "mai_event_relay_latency_seconds"
+			    "_bucket{le=\"%" PRIu64 ".%06" PRIu64 "\"} %" PRIu64
+			    "\n", bounds[i] / 1000000, bounds[i] % 1000000, cum);
+		else
+			evbuffer_add_printf(b, "mai_event_relay_latency_seconds"
+			    "_bucket{le=\"+Inf\"} %" PRIu64 "\n", cum);
+	}
+	evbuffer_add_printf(b, "mai_event_relay_latency_seconds_sum %" PRIu64
+	    ".%09" PRIu64 "\n", l->sum_ns / 1000000000, l->sum_ns % 1000000000);
+	evbuffer_add_printf(b, "mai_event_relay_latency_seconds_count %" PRIu64
+	    "\n", l->count);
+}
+
 /* This process's own counters: the ARI probe and the HTTP answers. */
 static void
 render_metrics_own(struct evbuffer *b, const struct health_state *st,
@@ -325,5 +352,6 @@ render_metrics(struct evbuffer *b, const struct health_state *st,
 	render_metrics_workers(b, &st->snap);
 	render_metrics_ready(b, st);
 	render_metrics_scalars(b, &st->snap);
+	render_metrics_latency(b, &st->snap.latency);
 	render_metrics_own(b, st, srv);
 }

@@ -125,7 +125,7 @@ dispatch_frame(struct worker *w, const struct mai_frame_hdr *hdr, size_t len)
 			proc_distrust(w, "event from a non-ws worker");
 			return false;
 		}
-		relay_enqueue(&sup->relay, frame_buf, len);
+		relay_enqueue(&sup->relay, frame_buf, len, hdr->ts_ns);
 		break;
 	case MAI_MSG_EVENT_ACK:
 		if (w->role != MAI_ROLE_FLOW) {
@@ -136,6 +136,14 @@ dispatch_frame(struct worker *w, const struct mai_frame_hdr *hdr, size_t len)
 		break;
 	case MAI_MSG_COUNTERS:
 		memcpy(w->counters, frame_buf, sizeof(w->counters));
+		readiness_counters_changed();
+		break;
+	case MAI_MSG_LATENCY:
+		if (w->role != MAI_ROLE_FLOW) {
+			proc_distrust(w, "latency from a non-flow worker");
+			return false;
+		}
+		memcpy(&w->latency, frame_buf, sizeof(w->latency));
 		readiness_counters_changed();
 		break;
 	case MAI_MSG_DRAINING:

@@ -229,11 +229,12 @@ proc_exited(struct worker *w, int status)
 		log_warnx("worker killed worker=%s pid=%d signal=%d (%s) "
 		    "ran_ms=%llu", w->name, (int)w->pid, WTERMSIG(status),
 		    strsignal(WTERMSIG(status)), (unsigned long long)ran);
-	} else {
-		w->last_exit = WEXITSTATUS(status);
+	} else if ((w->last_exit = WEXITSTATUS(status)) != 0)
 		log_warnx("worker exited worker=%s pid=%d code=%d ran_ms=%llu",
 		    w->name, (int)w->pid, w->last_exit, (unsigned long long)ran);
-	}
+	else
+		log_info("worker exited worker=%s pid=%d code=0 ran_ms=%llu",
+		    w->name, (int)w->pid, (unsigned long long)ran);
 	dispatch_detach(w);
 	evtimer_del(w->ev_timer);
 	evtimer_del(w->ev_stable);

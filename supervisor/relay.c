@@ -41,7 +41,7 @@ relay_log_drop(struct relay *r, size_t len)
 }
 
 void
-relay_enqueue(struct relay *r, const void *data, size_t len)
+relay_enqueue(struct relay *r, const void *data, size_t len, uint64_t ts)
 {
 	struct event_item	*it;
 
@@ -58,6 +58,7 @@ relay_enqueue(struct relay *r, const void *data, size_t len)
 		return;
 	}
 	it->seq = ++r->last_seq;
+	it->ts_ns = ts;
 	it->len = len;
 	memcpy(it->data, data, len);
 	TAILQ_INSERT_TAIL(&r->queue, it, entry);
@@ -80,8 +81,9 @@ relay_flush(struct relay *r)
 	if (w->state != MAI_WSTATE_RUNNING || w->fd == -1)
 		return;
 	while (r->next_send != NULL) {
-		n = frame_send(w->fd, MAI_MSG_EVENT, r->next_send->seq,
-		    r->next_send->data, r->next_send->len);
+		n = frame_send_event(w->fd, r->next_send->seq,
+		    r->next_send->ts_ns, r->next_send->data,
+		    r->next_send->len);
 		if (n == FRAME_EAGAIN) {
 			event_add(w->ev_write, NULL);
 			return;

@@ -73,6 +73,7 @@ struct worker {
 	int32_t			 last_exit;
 	uint64_t		 frames_refused;
 	uint64_t		 counters[8];
+	struct mai_latency	 latency;	/* flow-worker only */
 	bool			 restart_now;	/* we stopped it on purpose */
 	bool			 untrusted;	/* sent a bad frame */
 };
@@ -80,6 +81,7 @@ struct worker {
 struct event_item {
 	TAILQ_ENTRY(event_item)	 entry;
 	uint64_t		 seq;
+	uint64_t		 ts_ns;		/* when the ws-worker read it */
 	size_t			 len;
 	char			 data[];
 };
@@ -146,7 +148,7 @@ void	 dispatch_send_config(struct worker *);
 
 /* relay.c */
 void	 relay_init(struct relay *);
-void	 relay_enqueue(struct relay *, const void *, size_t);
+void	 relay_enqueue(struct relay *, const void *, size_t, uint64_t);
 void	 relay_flush(struct relay *);
 void	 relay_ack(struct relay *, uint64_t);
 void	 relay_rewind(struct relay *);

@@ -26,6 +26,7 @@
 
 struct relay_item {
 	TAILQ_ENTRY(relay_item)	 entry;
+	uint64_t		 ts_ns;		/* when we read it */
 	size_t			 len;
 	unsigned char		 data[];
 };
@@ -91,11 +92,14 @@ relay_want_write(void)
 
 /* 1 sent, 0 would block, -1 failed (and the worker is stopping). */
 static int
-relay_send(uint8_t type, const void *buf, size_t len)
+relay_send(uint8_t type, uint64_t ts, const void *buf, size_t len)
 {
 	ssize_t	n;
 
-	n = frame_send(MAI_IPC_FD, type, 0, buf, len);
+	if (type == MAI_MSG_EVENT)
+		n = frame_send_event(MAI_IPC_FD, 0, ts, buf, len);
+	else
+		n = frame_send(MAI_IPC_FD, type, 0, buf, len);
 	if (n >= 0)
 		return 1;
 	if (n == FRAME_EAGAIN) {
@@ -120,7 +124,7 @@ relay_flush_flags(void)
 		memset(&rep, 0, sizeof(rep));
 		rep.flag = (uint8_t)f;
 		rep.value = relay.flag_now[f];
-		if ((rc = relay_send(MAI_MSG_FLAG, &rep, sizeof(rep))) != 1)
+		if ((rc = relay_send(MAI_MSG_FLAG, 0, &rep, sizeof(rep))) != 1)
 			return rc;
 		relay.flag_sent[f] = rep.value;
 		log_debug("flag reported flag=%s value=%u",
@@ -136,7 +140,8 @@ relay_flush_queue(void)
 	int			 rc;
 
 	while ((it = TAILQ_FIRST(&relay.queue)) != NULL) {
-		if ((rc = relay_send(MAI_MSG_EVENT, it->data, it->len)) != 1)
+		if ((rc = relay_send(MAI_MSG_EVENT, it->ts_ns, it->data,
+		    it->len)) != 1)
 			return rc;
 		TAILQ_REMOVE(&relay.queue, it, entry);
 		relay.qbytes -= it->len;
@@ -151,7 +156,7 @@ relay_flush(void)
 {
 	if (relay_flush_flags() != 1 || relay_flush_queue() != 1)
 		return;
-	if (relay.cnt_due && relay_send(MAI_MSG_COUNTERS, &relay.cnt,
+	if (relay.cnt_due && relay_send(MAI_MSG_COUNTERS, 0, &relay.cnt,
 	    sizeof(relay.cnt)) == 1) {
 		relay.cnt_sent = relay.cnt;
 		relay.cnt_due = false;
@@ -182,9 +187,10 @@ void
 relay_event(const void *buf, size_t len)
 {
 	struct relay_item	*it;
+	uint64_t		 ts = frame_now_ns();
 
 	/* Sent, or failed for good (the worker is stopping): done. */
-	if (relay_idle() && relay_send(MAI_MSG_EVENT, buf, len) != 0)
+	if (relay_idle() && relay_send(MAI_MSG_EVENT, ts, buf, len) != 0)
 		return;
 	if (relay.qcount >= RELAY_QUEUE_COUNT_MAX ||
 	    relay.qbytes + len > RELAY_QUEUE_BYTES_MAX) {
@@ -196,6 +202,7 @@ relay_event(const void *buf, size_t len)
 		return;
 	}
 	it->len = len;
+	it->ts_ns = ts;
 	memcpy(it->data, buf, len);
 	TAILQ_INSERT_TAIL(&relay.queue, it, entry);
 	relay.qbytes += len;

@@ -1,0 +1,728 @@
+/*
+ * ari_rest.c — ARI REST calls: libcurl's multi interface on libevent.
+ *
+ * curl never blocks here: it says which sockets to watch (rest_socket_cb)
+ * and when to call back (rest_timer_cb); libevent does the waiting and
+ * hands readiness back through curl_multi_socket_action().  Finished
+ * transfers are collected after every such action and their callbacks run
+ * from there, never from inside ari_rest_call().
+ *
+ * The credentials are set once on a prototype handle (`proto`) that is
+ * never performed; each call runs on a curl_easy_duphandle() of it, so the
+ * password exists only inside curl's option storage and nothing here has
+ * to keep, copy or wipe it.  Connections are cached in the multi handle and
+ * reused across calls.
+ */
+#include <sys/queue.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <event2/event.h>
+#include <json-c/json.h>
+
+#include "ari_rest.h"
+#include "ipc.h"
+#include "log.h"
+#include "urlenc.h"
+
+#ifndef MAI_VERSION
+#define MAI_VERSION	"dev"	/* test builds outside the top Makefile */
+#endif
+
+#define ARI_REST_RESP_INIT	4096	/* first response buffer, then doubled */
+
+/* The methods ARI uses; `body` says whether a JSON body may go along. */
+struct ari_method {
+	const char	*name;
+	int		 body;
+};
+
+static const struct ari_method ari_methods[] = {
+	{ "GET", 0 }, { "POST", 1 }, { "PUT", 1 }, { "DELETE", 1 },
+};
+
+/* One call from ari_rest_call() until its callback has returned. */
+struct ari_call {
+	TAILQ_ENTRY(ari_call)	 entry;
+	struct ari_rest		*rest;
+	CURL			*easy;
+	const char		*method;	/* from ari_methods */
+	char			*path;
+	unsigned int		 timeout_ms;
+	ari_rest_cb		 cb;
+	void			*arg;
+	char			*resp;		/* NUL-terminated */
+	size_t			 resp_len;
+	size_t			 resp_cap;
+	int			 too_big;
+	CURLcode		 rc;
+	char			 errbuf[CURL_ERROR_SIZE];
+	char			 error[ARI_REST_ERR_MAX];
+};
+
+TAILQ_HEAD(ari_calls, ari_call);
+
+struct ari_rest {
+	struct event_base	*base;
+	CURLM			*multi;
+	CURL			*proto;		/* options each call copies */
+	struct curl_slist	*hdr_json;	/* calls with a body */
+	struct curl_slist	*hdr_plain;	/* calls without */
+	struct event		*timer;		/* curl's own timeout */
+	struct ari_calls	 calls;
+	unsigned int		 ncalls;
+	int			 dispatching;	/* callbacks running */
+	int			 closing;	/* ari_rest_free() was called */
+	char			 base_url[ARI_REST_URL_MAX];
+};
+
+static void	rest_collect(struct ari_rest *);
+static void	rest_destroy(struct ari_rest *);
+
+/* libevent -> curl: a watched socket is ready. */
+static void
+rest_socket_event(evutil_socket_t fd, short what, void *arg)
+{
+	struct ari_rest	*r = arg;
+	int		 flags = 0, running;
+
+	if (what & EV_READ)
+		flags |= CURL_CSELECT_IN;
+	if (what & EV_WRITE)
+		flags |= CURL_CSELECT_OUT;
+	curl_multi_socket_action(r->multi, fd, flags, &running);
+	rest_collect(r);
+}
+
+/* libevent -> curl: curl's timeout expired. */
+static void
+rest_timeout_event(evutil_socket_t fd, short what, void *arg)
+{
+	struct ari_rest	*r = arg;
+	int		 running;
+
+	(void)fd;
+	(void)what;
+	curl_multi_socket_action(r->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	rest_collect(r);
+}
+
+/* curl -> libevent: watch this socket for these directions, or stop. */
+static int
+rest_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp,
+    void *socketp)
+{
+	struct ari_rest	*r = userp;
+	struct event	*ev = socketp;
+	short		 kind = EV_PERSIST;
+
+	(void)easy;
+	if (what == CURL_POLL_REMOVE) {
+		if (ev != NULL)
+			event_free(ev);
+		return 0;
+	}
+	if (what & CURL_POLL_IN)
+		kind |= EV_READ;
+	if (what & CURL_POLL_OUT)
+		kind |= EV_WRITE;
+	if (ev == NULL) {
+		if ((ev = event_new(r->base, s, kind, rest_socket_event,
+		    r)) == NULL) {
+			log_warnx("ARI REST: no memory for a socket event");
+			return -1;
+		}
+		curl_multi_assign(r->multi, s, ev);
+	} else {
+		event_del(ev);
+		event_assign(ev, r->base, s, kind, rest_socket_event, r);
+	}
+	if (event_add(ev, NULL) == -1) {
+		log_warnx("ARI REST: cannot watch socket fd=%d", (int)s);
+		return -1;
+	}
+	return 0;
+}
+
+/* curl -> libevent: call me back in timeout_ms, or never (-1). */
+static int
+rest_timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+	struct ari_rest	*r = userp;
+	struct timeval	 tv;
+
+	(void)multi;
+	if (timeout_ms < 0) {
+		evtimer_del(r->timer);
+		return 0;
+	}
+	tv.tv_sec = timeout_ms / 1000;
+	tv.tv_usec = (timeout_ms % 1000) * 1000;
+	return evtimer_add(r->timer, &tv) == -1 ? -1 : 0;
+}
+
+/* Keep the answer, up to ARI_REST_BODY_MAX; more fails the transfer. */
+static size_t
+call_write(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct ari_call	*c = arg;
+	size_t		 n = size * nmemb, cap;
+	char		*nb;
+
+	if (n > ARI_REST_BODY_MAX - c->resp_len) {
+		c->too_big = 1;
+		return 0;
+	}
+	if (c->resp_len + n + 1 > c->resp_cap) {
+		cap = c->resp_cap ? c->resp_cap : ARI_REST_RESP_INIT;
+		while (cap < c->resp_len + n + 1)
+			cap *= 2;
+		if ((nb = realloc(c->resp, cap)) == NULL)
+			return 0;
+		c->resp = nb;
+		c->resp_cap = cap;
+	}
+	memcpy(c->resp + c->resp_len, data, n);
+	c->resp_len += n;
+	c->resp[c->resp_len] = '\0';
+	return n;
+}
+
+static void
+call_free(struct ari_call *c)
+{
+	if (c->easy != NULL)
+		curl_easy_cleanup(c->easy);
+	free(c->path);
+	free(c->resp);
+	free(c);
+}
+
+static enum ari_rest_fail
+call_fail_kind(const struct ari_call *c)
+{
+	if (c->too_big || c->rc == CURLE_FILESIZE_EXCEEDED)
+		return ARI_FAIL_TOOBIG;
+	switch (c->rc) {
+	case CURLE_OK:
+		return ARI_FAIL_NONE;
+	case CURLE_OPERATION_TIMEDOUT:
+		return ARI_FAIL_TIMEOUT;
+	case CURLE_COULDNT_RESOLVE_HOST:
+		return ARI_FAIL_RESOLVE;
+	case CURLE_COULDNT_CONNECT:
+		return ARI_FAIL_CONNECT;
+	default:
+		return ARI_FAIL_TRANSPORT;
+	}
+}
+
+/* Any JSON value, or NULL for an empty or malformed body. */
+static struct json_object *
+call_parse(const struct ari_call *c)
+{
+	struct json_tokener	*tok;
+	struct json_object	*obj;
+
+	if (c->resp_len == 0 || (tok = json_tokener_new()) == NULL)
+		return NULL;
+	obj = json_tokener_parse_ex(tok, c->resp, (int)c->resp_len);
+	if (json_tokener_get_error(tok) != json_tokener_success) {
+		json_object_put(obj);
+		obj = NULL;
+	}
+	json_tokener_free(tok);
+	return obj;
+}
+
+/*
+ * "METHOD PATH: " and then the reason.  An api_key in the query is masked
+ * like everywhere else; the credentials proper never reach this text.
+ */
+static void
+call_errorf(struct ari_call *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void
+call_errorf(struct ari_call *c, const char *fmt, ...)
+{
+	char	path[ARI_REST_ERR_MAX];
+	va_list	ap;
+	int	n;
+
+	urlenc_mask_api_key(path, sizeof(path), c->path);
+	n = snprintf(c->error, sizeof(c->error), "%s %s: ", c->method, path);
+	if (n < 0 || (size_t)n >= sizeof(c->error))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(c->error + n, sizeof(c->error) - (size_t)n, fmt, ap);
+	va_end(ap);
+}
+
+/* ARI's "message", cut and stripped of control bytes: it goes into logs. */
+static void
+call_error_http(struct ari_call *c, long status, struct json_object *body)
+{
+	struct json_object	*m;
+	const char		*s;
+	char			 msg[ARI_REST_MSG_MAX];
+	size_t			 i;
+
+	if (!json_object_is_type(body, json_type_object) ||
+	    !json_object_object_get_ex(body, "message", &m) ||
+	    !json_object_is_type(m, json_type_string)) {
+		call_errorf(c, "%ld", status);
+		return;
+	}
+	s = json_object_get_string(m);
+	for (i = 0; s[i] != '\0' && i < sizeof(msg) - 1; i++)
+		msg[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' :
+		    s[i];
+	msg[i] = '\0';
+	call_errorf(c, "%ld %s", status, msg);
+}
+
+/* What went wrong with the transport; curl's own words in brackets. */
+static void
+call_error_transport(struct ari_call *c, enum ari_rest_fail fail)
+{
+	const char	*why = c->errbuf[0] != '\0' ? c->errbuf :
+			    curl_easy_strerror(c->rc);
+	long		 oserr = 0;
+
+	switch (fail) {
+	case ARI_FAIL_TIMEOUT:
+		call_errorf(c, "timeout after %u ms", c->timeout_ms);
+		break;
+	case ARI_FAIL_RESOLVE:
+		call_errorf(c, "cannot resolve the host (curl: %s)", why);
+		break;
+	case ARI_FAIL_CONNECT:
+		curl_easy_getinfo(c->easy, CURLINFO_OS_ERRNO, &oserr);
+		if (oserr == ECONNREFUSED)
+			call_errorf(c, "connection refused (curl: %s)", why);
+		else
+			call_errorf(c, "cannot connect (curl: %s)", why);
+		break;
+	case ARI_FAIL_TOOBIG:
+		call_errorf(c, "answer over %d bytes", ARI_REST_BODY_MAX);
+		break;
+	case ARI_FAIL_CANCELLED:
+		call_errorf(c, "cancelled");
+		break;
+	default:
+		call_errorf(c, "transport error (curl: %s)", why);
+		break;
+	}
+}
+
+/* Fill in the result's error; NULL means success (see ari_rest.h). */
+static const char *
+call_error(struct ari_call *c, const struct ari_result *res)
+{
+	if (res->fail != ARI_FAIL_NONE)
+		call_error_transport(c, res->fail);
+	else if (res->status < 200 || res->status > 299)
+		call_error_http(c, res->status, res->body);
+	else if (c->resp_len > 0 && res->body == NULL)
+		call_errorf(c, "%ld but the body is not JSON", res->status);
+	else
+		return NULL;
+	return c->error;
+}
+
+/* Leave the list first: the callback may start calls or free it all. */
+static void
+call_finish(struct ari_call *c, enum ari_rest_fail fail)
+{
+	struct ari_rest		*r = c->rest;
+	struct ari_result	 res;
+
+	memset(&res, 0, sizeof(res));
+	if (fail != ARI_FAIL_CANCELLED &&
+	    curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &res.status) !=
+	    CURLE_OK)
+		res.status = 0;
+	curl_multi_remove_handle(r->multi, c->easy);
+	TAILQ_REMOVE(&r->calls, c, entry);
+	r->ncalls--;
+	res.method = c->method;
+	res.path = c->path;
+	res.fail = fail;
+	if (fail == ARI_FAIL_NONE)
+		res.body = call_parse(c);
+	res.error = call_error(c, &res);
+	c->cb(&res, c->arg);
+	json_object_put(res.body);
+	call_free(c);
+}
+
+/*
+ * Callbacks run from here.  An ari_rest_free() from inside one only marks
+ * the struct; it is torn down once the last callback has returned.
+ */
+static void
+rest_collect(struct ari_rest *r)
+{
+	struct ari_call	*c;
+	CURLMsg		*msg;
+	int		 left;
+
+	r->dispatching++;
+	while ((msg = curl_multi_info_read(r->multi, &left)) != NULL) {
+		if (msg->msg != CURLMSG_DONE ||
+		    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE,
+		    (char **)&c) != CURLE_OK || c == NULL)
+			continue;
+		c->rc = msg->data.result;
+		call_finish(c, call_fail_kind(c));
+	}
+	if (--r->dispatching == 0 && r->closing)
+		rest_destroy(r);
+}
+
+static const struct ari_method *
+rest_method(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; name != NULL &&
+	    i < sizeof(ari_methods) / sizeof(ari_methods[0]); i++)
+		if (strcmp(name, ari_methods[i].name) == 0)
+			return &ari_methods[i];
+	return NULL;
+}
+
+/* Absolute, printable, no blanks and no fragment: curl must not guess. */
+static int
+rest_path_ok(const char *path)
+{
+	const unsigned char	*p = (const unsigned char *)path;
+
+	if (p == NULL || *p != '/')
+		return 0;
+	for (; *p != '\0'; p++)
+		if (*p <= 0x20 || *p >= 0x7f || *p == '#')
+			return 0;
+	return 1;
+}
+
+/* The method line and the body.  POST/PUT always send a Content-Length. */
+static int
+call_setup_method(struct ari_call *c, const char *json)
+{
+	struct ari_rest	*r = c->rest;
+	CURL		*e = c->easy;
+	int		 get = strcmp(c->method, "GET") == 0;
+	int		 post = strcmp(c->method, "POST") == 0;
+	int		 del = strcmp(c->method, "DELETE") == 0;
+
+	if (get)
+		return curl_easy_setopt(e, CURLOPT_HTTPGET, 1L) == CURLE_OK ?
+		    0 : -1;
+	if (!post && curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, c->method) !=
+	    CURLE_OK)
+		return -1;
+	if (json == NULL && del)
+		return 0;
+	if (curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, json != NULL ?
+	    (long)strlen(json) : 0L) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, json != NULL ? json :
+	    "") != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_HTTPHEADER, json != NULL ?
+	    r->hdr_json : r->hdr_plain) != CURLE_OK)
+		return -1;
+	return 0;
+}
+
+static int
+call_setup(struct ari_call *c, const char *url, const char *json)
+{
+	CURL	*e = c->easy;
+	long	 t = (long)c->timeout_ms;
+
+	if (curl_easy_setopt(e, CURLOPT_URL, url) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_PRIVATE, c) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, call_write) !=
+	    CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_WRITEDATA, c) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->errbuf) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, t) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, t) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->rest->hdr_plain) !=
+	    CURLE_OK)
+		return -1;
+	return call_setup_method(c, json);
+}
+
+static struct ari_call *
+call_new(struct ari_rest *r, const char *method, const char *path,
+    unsigned int timeout_ms)
+{
+	struct ari_call	*c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->rest = r;
+	c->method = method;
+	if (timeout_ms == 0)
+		timeout_ms = ARI_REST_TIMEOUT_DEF_MS;
+	c->timeout_ms = timeout_ms < ARI_REST_TIMEOUT_MAX_MS ? timeout_ms :
+	    ARI_REST_TIMEOUT_MAX_MS;
+	if ((c->path = strdup(path)) == NULL ||
+	    (c->easy = curl_easy_duphandle(r->proto)) == NULL) {
+		call_free(c);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return c;
+}
+
+/*
+ * Start METHOD base_url+path, with body (if any) sent as JSON, and call cb
+ * exactly once, later, from the event loop.  timeout_ms bounds the whole
+ * call (0: ARI_REST_TIMEOUT_DEF_MS).  Returns 0, or -1 with errno and no
+ * callback: EINVAL (unknown method, a body on GET, a path that is not
+ * absolute or holds blanks/controls/'#', no cb), EAGAIN (ARI_REST_MAX_CALLS
+ * pending), EMSGSIZE (URL or body over its bound), ECANCELED (being
+ * freed), ENOMEM or EIO (curl refused the handle).
+ */
+int
+ari_rest_call(struct ari_rest *r, const char *method, const char *path,
+    struct json_object *body, unsigned int timeout_ms, ari_rest_cb cb,
+    void *arg)
+{
+	const struct ari_method	*m;
+	struct ari_call		*c;
+	const char		*json = NULL;
+	char			 url[ARI_REST_URL_MAX];
+	int			 n;
+
+	if (r->closing)
+		return errno = ECANCELED, -1;
+	if (r->ncalls >= ARI_REST_MAX_CALLS)
+		return errno = EAGAIN, -1;
+	if (cb == NULL || (m = rest_method(method)) == NULL ||
+	    !rest_path_ok(path) || (body != NULL && !m->body))
+		return errno = EINVAL, -1;
+	n = snprintf(url, sizeof(url), "%s%s", r->base_url, path);
+	if (n < 0 || (size_t)n >= sizeof(url))
+		return errno = EMSGSIZE, -1;
+	if (body != NULL && (json = json_object_to_json_string_ext(body,
+	    JSON_C_TO_STRING_PLAIN)) == NULL)
+		return errno = ENOMEM, -1;
+	if (json != NULL && strlen(json) > ARI_REST_BODY_MAX)
+		return errno = EMSGSIZE, -1;
+	if ((c = call_new(r, m->name, path, timeout_ms)) == NULL)
+		return -1;
+	c->cb = cb;
+	c->arg = arg;
+	if (call_setup(c, url, json) == -1 ||
+	    curl_multi_add_handle(r->multi, c->easy) != CURLM_OK) {
+		call_free(c);
+		return errno = EIO, -1;
+	}
+	TAILQ_INSERT_TAIL(&r->calls, c, entry);
+	r->ncalls++;
+	return 0;
+}
+
+/*
+ * Percent-encode each %s argument as one path segment or query value
+ * (everything but RFC 3986's unreserved characters, '/' included, so a
+ * channel id cannot climb to another resource): "/channels/%s/answer".
+ * Only %s and %% are known.  Returns the length, or -1 with errno EINVAL
+ * (other conversion, NULL or empty argument) or ENAMETOOLONG (dst too
+ * small); dst is then "".
+ */
+int
+ari_rest_path(char *dst, size_t size, const char *fmt, ...)
+{
+	const char	*p, *arg;
+	size_t		 off = 0, n;
+	va_list		 ap;
+	int		 err = 0;
+
+	if (size == 0)
+		return errno = ENAMETOOLONG, -1;
+	va_start(ap, fmt);
+	for (p = fmt; *p != '\0' && err == 0; p++) {
+		if (p[0] == '%' && p[1] == 's') {
+			arg = va_arg(ap, const char *);
+			if (arg == NULL || *arg == '\0')
+				err = EINVAL;
+			else if ((n = urlenc(dst + off, size - off, arg)) >=
+			    size - off)
+				err = ENAMETOOLONG;
+			else
+				off += n;
+			p++;
+			continue;
+		}
+		if (p[0] == '%' && p[1] != '%')
+			err = EINVAL;
+		else if (off + 1 >= size)
+			err = ENAMETOOLONG;
+		else
+			dst[off++] = *p;
+		p += p[0] == '%';
+	}
+	va_end(ap);
+	dst[err == 0 ? off : 0] = '\0';
+	if (err != 0)
+		return errno = err, -1;
+	return (int)off;
+}
+
+/* The base URL, e.g. "http://127.0.0.1:8088/ari": never credentials. */
+const char *
+ari_rest_base_url(const struct ari_rest *r)
+{
+	return r->base_url;
+}
+
+/*
+ * New URL and credentials for the calls started from now on; those in
+ * flight finish with what they started with.  An IPv6 literal needs
+ * brackets in a URL.  Returns -1 only if curl ran out of memory.
+ */
+int
+ari_rest_configure(struct ari_rest *r, const struct mai_config *c)
+{
+	int	v6 = strchr(c->ari_host, ':') != NULL && c->ari_host[0] != '[';
+
+	snprintf(r->base_url, sizeof(r->base_url), "%s://%s%s%s:%u/ari",
+	    c->ari_tls ? "https" : "http", v6 ? "[" : "", c->ari_host,
+	    v6 ? "]" : "", (unsigned)c->ari_port);
+	if (curl_easy_setopt(r->proto, CURLOPT_USERNAME, c->ari_user) !=
+	    CURLE_OK ||
+	    curl_easy_setopt(r->proto, CURLOPT_PASSWORD, c->ari_password) !=
+	    CURLE_OK) {
+		log_warnx("ARI REST: cannot set the credentials");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Options every call inherits.  Basic auth only, no redirects (a Location
+ * would carry the credentials elsewhere), no proxy from the environment,
+ * no signals (curl's resolver timeout would use SIGALRM).
+ */
+static int
+rest_setup_proto(struct ari_rest *r)
+{
+	CURL	*e = r->proto;
+
+	if (curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC) !=
+	    CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") !=
+	    CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_PROXY, "") != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE,
+	    (curl_off_t)ARI_REST_BODY_MAX) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_USERAGENT, "mai/" MAI_VERSION) !=
+	    CURLE_OK)
+		return -1;
+	/* "Expect:" off: no 100-continue round trip before a body. */
+	if ((r->hdr_plain = curl_slist_append(NULL,
+	    "Accept: application/json")) == NULL ||
+	    (r->hdr_json = curl_slist_append(NULL,
+	    "Accept: application/json")) == NULL ||
+	    curl_slist_append(r->hdr_plain, "Expect:") == NULL ||
+	    curl_slist_append(r->hdr_json, "Expect:") == NULL ||
+	    curl_slist_append(r->hdr_json,
+	    "Content-Type: application/json") == NULL)
+		return -1;
+	return 0;
+}
+
+static int
+rest_setup_multi(struct ari_rest *r)
+{
+	CURLM	*m = r->multi;
+
+	if (curl_multi_setopt(m, CURLMOPT_SOCKETFUNCTION, rest_socket_cb) !=
+	    CURLM_OK ||
+	    curl_multi_setopt(m, CURLMOPT_SOCKETDATA, r) != CURLM_OK ||
+	    curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, rest_timer_cb) !=
+	    CURLM_OK ||
+	    curl_multi_setopt(m, CURLMOPT_TIMERDATA, r) != CURLM_OK ||
+	    curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS,
+	    (long)ARI_REST_MAX_CONNS) != CURLM_OK ||
+	    curl_multi_setopt(m, CURLMOPT_MAXCONNECTS,
+	    (long)ARI_REST_MAX_CONNS) != CURLM_OK)
+		return -1;
+	return 0;
+}
+
+/*
+ * Before a sandbox: curl may read files and allocate here.  The caller
+ * has run curl_global_init().  NULL if anything is missing.
+ */
+struct ari_rest *
+ari_rest_new(struct event_base *base, const struct mai_config *conf)
+{
+	struct ari_rest	*r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return NULL;
+	r->base = base;
+	TAILQ_INIT(&r->calls);
+	if ((r->multi = curl_multi_init()) == NULL ||
+	    (r->proto = curl_easy_init()) == NULL ||
+	    (r->timer = evtimer_new(base, rest_timeout_event, r)) == NULL ||
+	    rest_setup_multi(r) == -1 || rest_setup_proto(r) == -1 ||
+	    ari_rest_configure(r, conf) == -1) {
+		rest_destroy(r);
+		return NULL;
+	}
+	return r;
+}
+
+/*
+ * Pending calls are cancelled and their callbacks DO run, with status 0,
+ * ARI_FAIL_CANCELLED and "...: cancelled", so callers can release what
+ * they passed as arg; ari_rest_call() from such a callback fails with
+ * ECANCELED.  Then curl closes its connections (through rest_socket_cb,
+ * which frees their events) and the rest goes.
+ */
+static void
+rest_destroy(struct ari_rest *r)
+{
+	struct ari_call	*c;
+
+	r->closing = 1;
+	r->dispatching++;
+	while ((c = TAILQ_FIRST(&r->calls)) != NULL)
+		call_finish(c, ARI_FAIL_CANCELLED);
+	if (r->multi != NULL)
+		curl_multi_cleanup(r->multi);
+	if (r->proto != NULL)
+		curl_easy_cleanup(r->proto);
+	curl_slist_free_all(r->hdr_json);
+	curl_slist_free_all(r->hdr_plain);
+	if (r->timer != NULL)
+		event_free(r->timer);
+	explicit_bzero(r, sizeof(*r));
+	free(r);
+}
+
+/* Safe from inside a callback: the teardown then waits for it to return. */
+void
+ari_rest_free(struct ari_rest *r)
+{
+	if (r == NULL)
+		return;
+	r->closing = 1;
+	if (r->dispatching > 0)
+		return;
+	rest_destroy(r);
+}
