@@ -33,7 +33,7 @@ LIBMAI     = $(BUILD)/libmai.a
 BINS = $(BUILD)/mai-supervisor $(BUILD)/mai-ws-worker \
        $(BUILD)/mai-flow-worker $(BUILD)/mai-health-worker
 
-.PHONY: all deps check asan test run bench clean sim e2e
+.PHONY: all deps check asan test run bench clean sim e2e compose-test
 all: $(BINS) sim
 
 $(BUILD)/%.o: %.c $(wildcard common/*.h) $(wildcard */*.h)
@@ -50,7 +50,7 @@ $(BUILD)/mai-flow-worker: $(patsubst %.c,$(BUILD)/%.o,$(wildcard flow-worker/*.c
 	$(CC) $(LDFLAGS) -o $@ $^ $(EVENT) $(CURL) $(JSONC) $(SECCOMP)
 
 $(BUILD)/mai-health-worker: $(patsubst %.c,$(BUILD)/%.o,$(wildcard health-worker/*.c)) $(LIBMAI)
-	$(CC) $(LDFLAGS) -o $@ $^ $(EVENT) $(CURL) $(SECCOMP)
+	$(CC) $(LDFLAGS) -o $@ $^ $(EVENT) $(CURL) $(JSONC) $(SECCOMP)
 
 # An archive, so each binary links only the common parts it calls.
 $(LIBMAI): $(COMMON_OBJ)
@@ -88,6 +88,11 @@ bench: all
 # clone in /var/cache/mai-e2e; MAI_E2E_CACHE moves it).  Needs root.
 e2e:
 	@tests/e2e/run.sh
+
+# compose.yaml end to end in Docker (engine, Compose v2 and base images made
+# locally when missing; see tests/compose/run.sh).  Needs root.
+compose-test:
+	@tests/compose/run.sh
 
 clean:
 	rm -rf build build-asan

@@ -16,7 +16,6 @@
 #include <sys/queue.h>
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,9 +202,12 @@ call_free(struct ari_call *c)
 	free(c);
 }
 
+/* A refused connection is told apart: ARI down, not the network. */
 static enum ari_rest_fail
 call_fail_kind(const struct ari_call *c)
 {
+	long	oserr = 0;
+
 	if (c->too_big || c->rc == CURLE_FILESIZE_EXCEEDED)
 		return ARI_FAIL_TOOBIG;
 	switch (c->rc) {
@@ -216,124 +218,13 @@ call_fail_kind(const struct ari_call *c)
 	case CURLE_COULDNT_RESOLVE_HOST:
 		return ARI_FAIL_RESOLVE;
 	case CURLE_COULDNT_CONNECT:
+		if (curl_easy_getinfo(c->easy, CURLINFO_OS_ERRNO, &oserr) ==
+		    CURLE_OK && oserr == ECONNREFUSED)
+			return ARI_FAIL_REFUSED;
 		return ARI_FAIL_CONNECT;
 	default:
 		return ARI_FAIL_TRANSPORT;
 	}
-}
-
-/* Any JSON value, or NULL for an empty or malformed body. */
-static struct json_object *
-call_parse(const struct ari_call *c)
-{
-	struct json_tokener	*tok;
-	struct json_object	*obj;
-
-	if (c->resp_len == 0 || (tok = json_tokener_new()) == NULL)
-		return NULL;
-	obj = json_tokener_parse_ex(tok, c->resp, (int)c->resp_len);
-	if (json_tokener_get_error(tok) != json_tokener_success) {
-		json_object_put(obj);
-		obj = NULL;
-	}
-	json_tokener_free(tok);
-	return obj;
-}
-
-/*
- * "METHOD PATH: " and then the reason.  An api_key in the query is masked
- * like everywhere else; the credentials proper never reach this text.
- */
-static void
-call_errorf(struct ari_call *c, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void
-call_errorf(struct ari_call *c, const char *fmt, ...)
-{
-	char	path[ARI_REST_ERR_MAX];
-	va_list	ap;
-	int	n;
-
-	urlenc_mask_api_key(path, sizeof(path), c->path);
-	n = snprintf(c->error, sizeof(c->error), "%s %s: ", c->method, path);
-	if (n < 0 || (size_t)n >= sizeof(c->error))
-		return;
-	va_start(ap, fmt);
-	vsnprintf(c->error + n, sizeof(c->error) - (size_t)n, fmt, ap);
-	va_end(ap);
-}
-
-/* ARI's "message", cut and stripped of control bytes: it goes into logs. */
-static void
-call_error_http(struct ari_call *c, long status, struct json_object *body)
-{
-	struct json_object	*m;
-	const char		*s;
-	char			 msg[ARI_REST_MSG_MAX];
-	size_t			 i;
-
-	if (!json_object_is_type(body, json_type_object) ||
-	    !json_object_object_get_ex(body, "message", &m) ||
-	    !json_object_is_type(m, json_type_string)) {
-		call_errorf(c, "%ld", status);
-		return;
-	}
-	s = json_object_get_string(m);
-	for (i = 0; s[i] != '\0' && i < sizeof(msg) - 1; i++)
-		msg[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' :
-		    s[i];
-	msg[i] = '\0';
-	call_errorf(c, "%ld %s", status, msg);
-}
-
-/* What went wrong with the transport; curl's own words in brackets. */
-static void
-call_error_transport(struct ari_call *c, enum ari_rest_fail fail)
-{
-	const char	*why = c->errbuf[0] != '\0' ? c->errbuf :
-			    curl_easy_strerror(c->rc);
-	long		 oserr = 0;
-
-	switch (fail) {
-	case ARI_FAIL_TIMEOUT:
-		call_errorf(c, "timeout after %u ms", c->timeout_ms);
-		break;
-	case ARI_FAIL_RESOLVE:
-		call_errorf(c, "cannot resolve the host (curl: %s)", why);
-		break;
-	case ARI_FAIL_CONNECT:
-		curl_easy_getinfo(c->easy, CURLINFO_OS_ERRNO, &oserr);
-		if (oserr == ECONNREFUSED)
-			call_errorf(c, "connection refused (curl: %s)", why);
-		else
-			call_errorf(c, "cannot connect (curl: %s)", why);
-		break;
-	case ARI_FAIL_TOOBIG:
-		call_errorf(c, "answer over %d bytes", ARI_REST_BODY_MAX);
-		break;
-	case ARI_FAIL_CANCELLED:
-		call_errorf(c, "cancelled");
-		break;
-	default:
-		call_errorf(c, "transport error (curl: %s)", why);
-		break;
-	}
-}
-
-/* Fill in the result's error; NULL means success (see ari_rest.h). */
-static const char *
-call_error(struct ari_call *c, const struct ari_result *res)
-{
-	if (res->fail != ARI_FAIL_NONE)
-		call_error_transport(c, res->fail);
-	else if (res->status < 200 || res->status > 299)
-		call_error_http(c, res->status, res->body);
-	else if (c->resp_len > 0 && res->body == NULL)
-		call_errorf(c, "%ld but the body is not JSON", res->status);
-	else
-		return NULL;
-	return c->error;
 }
 
 /* Leave the list first: the callback may start calls or free it all. */
@@ -341,22 +232,25 @@ static void
 call_finish(struct ari_call *c, enum ari_rest_fail fail)
 {
 	struct ari_rest		*r = c->rest;
+	struct ari_outcome	 o;
 	struct ari_result	 res;
 
-	memset(&res, 0, sizeof(res));
+	memset(&o, 0, sizeof(o));
 	if (fail != ARI_FAIL_CANCELLED &&
-	    curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &res.status) !=
+	    curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &o.status) !=
 	    CURLE_OK)
-		res.status = 0;
+		o.status = 0;
 	curl_multi_remove_handle(r->multi, c->easy);
 	TAILQ_REMOVE(&r->calls, c, entry);
 	r->ncalls--;
-	res.method = c->method;
-	res.path = c->path;
-	res.fail = fail;
-	if (fail == ARI_FAIL_NONE)
-		res.body = call_parse(c);
-	res.error = call_error(c, &res);
+	o.method = c->method;
+	o.path = c->path;
+	o.fail = fail;
+	o.timeout_ms = c->timeout_ms;
+	o.detail = c->errbuf[0] != '\0' ? c->errbuf : curl_easy_strerror(c->rc);
+	o.resp = c->resp;
+	o.resp_len = c->resp_len;
+	ari_result_make(&res, &o, c->error, sizeof(c->error));
 	c->cb(&res, c->arg);
 	json_object_put(res.body);
 	call_free(c);
@@ -364,26 +258,38 @@ call_finish(struct ari_call *c, enum ari_rest_fail fail)
 
 /*
  * Callbacks run from here.  An ari_rest_free() from inside one only marks
- * the struct; it is torn down once the last callback has returned.
+ * the struct; once that callback returns, the calls still pending are
+ * cancelled (even those curl has just finished) and it is torn down.
  */
 static void
 rest_collect(struct ari_rest *r)
 {
 	struct ari_call	*c;
 	CURLMsg		*msg;
+	char		*priv;
 	int		 left;
 
 	r->dispatching++;
-	while ((msg = curl_multi_info_read(r->multi, &left)) != NULL) {
+	while (!r->closing &&
+	    (msg = curl_multi_info_read(r->multi, &left)) != NULL) {
 		if (msg->msg != CURLMSG_DONE ||
 		    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE,
-		    (char **)&c) != CURLE_OK || c == NULL)
+		    &priv) != CURLE_OK || priv == NULL)
 			continue;
+		c = (struct ari_call *)(void *)priv;
 		c->rc = msg->data.result;
 		call_finish(c, call_fail_kind(c));
 	}
 	if (--r->dispatching == 0 && r->closing)
 		rest_destroy(r);
+}
+
+/* Fail with errno set; from ari_rest_call(), no callback will run. */
+static int
+rest_refuse(int err)
+{
+	errno = err;
+	return -1;
 }
 
 static const struct ari_method *
@@ -412,30 +318,26 @@ rest_path_ok(const char *path)
 	return 1;
 }
 
-/* The method line and the body.  POST/PUT always send a Content-Length. */
+/*
+ * POST and PUT always send a Content-Length (0 without a body); DELETE
+ * only when it has a body; GET never has one.
+ */
 static int
 call_setup_method(struct ari_call *c, const char *json)
 {
-	struct ari_rest	*r = c->rest;
-	CURL		*e = c->easy;
-	int		 get = strcmp(c->method, "GET") == 0;
-	int		 post = strcmp(c->method, "POST") == 0;
-	int		 del = strcmp(c->method, "DELETE") == 0;
+	CURL	*e = c->easy;
 
-	if (get)
-		return curl_easy_setopt(e, CURLOPT_HTTPGET, 1L) == CURLE_OK ?
-		    0 : -1;
-	if (!post && curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, c->method) !=
-	    CURLE_OK)
+	if (curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, c->method) != CURLE_OK)
 		return -1;
-	if (json == NULL && del)
+	if (json == NULL && (strcmp(c->method, "GET") == 0 ||
+	    strcmp(c->method, "DELETE") == 0))
 		return 0;
 	if (curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, json != NULL ?
 	    (long)strlen(json) : 0L) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, json != NULL ? json :
 	    "") != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_HTTPHEADER, json != NULL ?
-	    r->hdr_json : r->hdr_plain) != CURLE_OK)
+	    (json != NULL && curl_easy_setopt(e, CURLOPT_HTTPHEADER,
+	    c->rest->hdr_json) != CURLE_OK))
 		return -1;
 	return 0;
 }
@@ -504,20 +406,20 @@ ari_rest_call(struct ari_rest *r, const char *method, const char *path,
 	int			 n;
 
 	if (r->closing)
-		return errno = ECANCELED, -1;
+		return rest_refuse(ECANCELED);
 	if (r->ncalls >= ARI_REST_MAX_CALLS)
-		return errno = EAGAIN, -1;
+		return rest_refuse(EAGAIN);
 	if (cb == NULL || (m = rest_method(method)) == NULL ||
 	    !rest_path_ok(path) || (body != NULL && !m->body))
-		return errno = EINVAL, -1;
+		return rest_refuse(EINVAL);
 	n = snprintf(url, sizeof(url), "%s%s", r->base_url, path);
 	if (n < 0 || (size_t)n >= sizeof(url))
-		return errno = EMSGSIZE, -1;
+		return rest_refuse(EMSGSIZE);
 	if (body != NULL && (json = json_object_to_json_string_ext(body,
 	    JSON_C_TO_STRING_PLAIN)) == NULL)
-		return errno = ENOMEM, -1;
+		return rest_refuse(ENOMEM);
 	if (json != NULL && strlen(json) > ARI_REST_BODY_MAX)
-		return errno = EMSGSIZE, -1;
+		return rest_refuse(EMSGSIZE);
 	if ((c = call_new(r, m->name, path, timeout_ms)) == NULL)
 		return -1;
 	c->cb = cb;
@@ -525,58 +427,11 @@ ari_rest_call(struct ari_rest *r, const char *method, const char *path,
 	if (call_setup(c, url, json) == -1 ||
 	    curl_multi_add_handle(r->multi, c->easy) != CURLM_OK) {
 		call_free(c);
-		return errno = EIO, -1;
+		return rest_refuse(EIO);
 	}
 	TAILQ_INSERT_TAIL(&r->calls, c, entry);
 	r->ncalls++;
 	return 0;
-}
-
-/*
- * Percent-encode each %s argument as one path segment or query value
- * (everything but RFC 3986's unreserved characters, '/' included, so a
- * channel id cannot climb to another resource): "/channels/%s/answer".
- * Only %s and %% are known.  Returns the length, or -1 with errno EINVAL
- * (other conversion, NULL or empty argument) or ENAMETOOLONG (dst too
- * small); dst is then "".
- */
-int
-ari_rest_path(char *dst, size_t size, const char *fmt, ...)
-{
-	const char	*p, *arg;
-	size_t		 off = 0, n;
-	va_list		 ap;
-	int		 err = 0;
-
-	if (size == 0)
-		return errno = ENAMETOOLONG, -1;
-	va_start(ap, fmt);
-	for (p = fmt; *p != '\0' && err == 0; p++) {
-		if (p[0] == '%' && p[1] == 's') {
-			arg = va_arg(ap, const char *);
-			if (arg == NULL || *arg == '\0')
-				err = EINVAL;
-			else if ((n = urlenc(dst + off, size - off, arg)) >=
-			    size - off)
-				err = ENAMETOOLONG;
-			else
-				off += n;
-			p++;
-			continue;
-		}
-		if (p[0] == '%' && p[1] != '%')
-			err = EINVAL;
-		else if (off + 1 >= size)
-			err = ENAMETOOLONG;
-		else
-			dst[off++] = *p;
-		p += p[0] == '%';
-	}
-	va_end(ap);
-	dst[err == 0 ? off : 0] = '\0';
-	if (err != 0)
-		return errno = err, -1;
-	return (int)off;
 }
 
 /* The base URL, e.g. "http://127.0.0.1:8088/ari": never credentials. */
@@ -711,7 +566,6 @@ rest_destroy(struct ari_rest *r)
 	curl_slist_free_all(r->hdr_plain);
 	if (r->timer != NULL)
 		event_free(r->timer);
-	explicit_bzero(r, sizeof(*r));
 	free(r);
 }
 

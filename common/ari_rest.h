@@ -29,13 +29,15 @@ struct ari_rest;
  */
 #define ARI_REST_MAX_CONNS	16
 /*
- * One response or request body.  ARI's largest answers (channel lists of
- * a busy system) are tens of KiB; a bigger one is an error, not a buffer
- * that grows without end.
+ * One response or request body.  Most ARI answers are under a few KiB;
+ * GET /channels grows by about 1 KiB per channel, so this holds about a
+ * thousand.  A bigger one is an error, not a buffer without end.
  */
 #define ARI_REST_BODY_MAX	(1024 * 1024)
 #define ARI_REST_TIMEOUT_DEF_MS	5000	/* when a call passes 0 */
-#define ARI_REST_TIMEOUT_MAX_MS	60000	/* longer ones are cut to this */
+#define ARI_REST_TIMEOUT_MAX_MS	3600000	/* longer ones are cut to this; the
+					   config's own ARI_PROBE_TIMEOUT_MS
+					   limit */
 #define ARI_REST_URL_MAX	2048	/* base URL and path together */
 #define ARI_REST_ERR_MAX	512	/* ari_result.error, truncated */
 #define ARI_REST_MSG_MAX	200	/* ARI's "message" inside the error */
@@ -44,7 +46,8 @@ struct ari_rest;
 enum ari_rest_fail {
 	ARI_FAIL_NONE = 0,	/* HTTP answer; status (and body) tell */
 	ARI_FAIL_RESOLVE,	/* ARI_HOST did not resolve */
-	ARI_FAIL_CONNECT,	/* no TCP connection (refused, unreachable) */
+	ARI_FAIL_REFUSED,	/* connection refused: nothing listens */
+	ARI_FAIL_CONNECT,	/* no TCP connection otherwise */
 	ARI_FAIL_TIMEOUT,	/* no complete answer in time */
 	ARI_FAIL_TOOBIG,	/* body over ARI_REST_BODY_MAX; status kept */
 	ARI_FAIL_TRANSPORT,	/* any other curl failure (TLS, reset...) */
@@ -73,15 +76,40 @@ struct ari_result {
 
 typedef void (*ari_rest_cb)(const struct ari_result *, void *);
 
-/* ari_rest.c */
+/*
+ * How a transfer ended, in plain terms: ari_rest.c fills it in from curl,
+ * ari_text.c turns it into the struct ari_result a callback sees.
+ */
+struct ari_outcome {
+	const char		*method;
+	const char		*path;
+	long			 status;
+	enum ari_rest_fail	 fail;
+	unsigned int		 timeout_ms;
+	const char		*detail;	/* curl's words, if it failed */
+	const char		*resp;		/* the body as received */
+	size_t			 resp_len;
+};
+
+/*
+ * ari_rest.c.  ari_rest_call() either returns -1 with errno and never
+ * calls back, or returns 0 and calls back exactly once, from the loop.
+ * ari_rest_free() cancels pending calls: their callbacks DO run, with
+ * ARI_FAIL_CANCELLED, so callers can release their arg; it is safe from
+ * inside a callback (the teardown waits until that callback returns).
+ */
 struct ari_rest	*ari_rest_new(struct event_base *, const struct mai_config *);
-void		 ari_rest_configure(struct ari_rest *,
+int		 ari_rest_configure(struct ari_rest *,
 		    const struct mai_config *);
 int		 ari_rest_call(struct ari_rest *, const char *, const char *,
 		    struct json_object *, unsigned int, ari_rest_cb, void *);
 const char	*ari_rest_base_url(const struct ari_rest *);
+void		 ari_rest_free(struct ari_rest *);
+
+/* ari_text.c */
 int		 ari_rest_path(char *, size_t, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
-void		 ari_rest_free(struct ari_rest *);
+void		 ari_result_make(struct ari_result *,
+		    const struct ari_outcome *, char *, size_t);
 
 #endif /* MAI_ARI_REST_H */

@@ -16,6 +16,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
+#include "ari_rest.h"
 #include "ipc.h"
 
 /*
@@ -46,8 +47,8 @@
 #define PROBE_INTERVAL_DEF_MS	5000		/* when the config says 0 */
 #define PROBE_INTERVAL_MIN_MS	100		/* spare ARI from a typo */
 #define PROBE_TIMEOUT_DEF_MS	2000
-#define PROBE_BODY_CAP		(64 * 1024)	/* /asterisk/info is ~1 KiB */
-#define PROBE_URL_MAX		(MAI_STR_MAX + 64)
+#define PROBE_PATH		"/asterisk/info"	/* ~1 KiB of JSON */
+#define PROBE_URL_MAX		(MAI_STR_MAX + 64)	/* for log lines */
 
 /* What one ARI probe showed; labels of mai_ari_probe_total. */
 enum probe_result {
@@ -116,26 +117,23 @@ struct http_server {
 struct probe_outcome {
 	enum probe_result	result;
 	long			status;		/* HTTP status, 0 if none */
-	CURLcode		curl_rc;	/* only told apart when unreachable */
+	enum ari_rest_fail	fail;		/* only told apart when unreachable */
 };
 
+/* The HTTP side (curl on libevent) is common/ari_rest.c's. */
 struct probe {
 	struct event_base	*base;
 	struct health_state	*state;
 	const struct mai_config	*conf;
-	CURLM			*multi;
-	CURL			*easy;		/* reused: one probe at a time */
-	struct event		*curl_timer;	/* curl's own timeout */
+	struct ari_rest		*rest;
 	struct event		*tick;		/* every probe interval */
-	int			 in_flight;
+	int			 in_flight;	/* one probe at a time */
 	int			 again;		/* config changed mid-probe */
 	int			 stopped;	/* draining: no new probes */
 	int			 have_last;
 	struct event		*result_ev;	/* activated after each probe */
 	struct probe_outcome	 last;
-	size_t			 body_bytes;
 	char			 url[PROBE_URL_MAX];
-	char			 errbuf[CURL_ERROR_SIZE];
 };
 
 /* http.c */

@@ -56,8 +56,10 @@ START_TEST(workers_up_and_sandboxed)
 
 	for (i = 0; i < 3; i++) {
 		pid = h_worker_pid(&env, workers[i]);
+		/* Hello comes first; the drop follows its CONFIG at once. */
+		ck_assert_msg(H_WAIT_FOR(h_proc_status_field(pid, "Seccomp") ==
+		    2), "%s has no seccomp filter", workers[i]);
 		ck_assert_int_eq(h_proc_status_field(pid, "NoNewPrivs"), 1);
-		ck_assert_int_eq(h_proc_status_field(pid, "Seccomp"), 2);
 		if (geteuid() == 0)
 			ck_assert_int_ne(h_proc_status_field(pid, "Uid"), 0);
 		/* The secret is in neither argv nor environ of a worker. */
