@@ -34,7 +34,12 @@ BINS = $(BUILD)/mai-supervisor $(BUILD)/mai-ws-worker \
        $(BUILD)/mai-flow-worker $(BUILD)/mai-health-worker
 
 .PHONY: all deps check asan test run bench clean sim e2e compose-test
-all: $(BINS) sim
+all: $(BINS) $(BUILD)/flows.json sim
+
+# The default call flows sit next to the binaries (FLOWS_FILE's default).
+$(BUILD)/flows.json: flows/default.json
+	@mkdir -p $(BUILD)
+	cp $< $@
 
 $(BUILD)/%.o: %.c $(wildcard common/*.h) $(wildcard */*.h)
 	@mkdir -p $(dir $@)

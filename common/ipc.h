@@ -103,6 +103,10 @@ struct mai_config {
 	uint32_t	ping_timeout_ms;
 	uint32_t	probe_interval_ms;
 	uint32_t	probe_timeout_ms;
+	char		flows_file[MAI_STR_MAX];	/* call flows (JSON) */
+	char		bot_media[MAI_STR_MAX];		/* HOST:PORT or "" */
+	char		bot_format[16];			/* e.g. ulaw, slin16 */
+	char		bot_transport[16];		/* udp or websocket */
 };
 
 struct mai_flag_report {

@@ -39,6 +39,8 @@ static struct conf_var conf_vars[] = {
 	{ .name = "ARI_PING_INTERVAL_MS" }, { .name = "ARI_PING_TIMEOUT_MS" },
 	{ .name = "ARI_PROBE_INTERVAL_MS" }, { .name = "ARI_PROBE_TIMEOUT_MS" },
 	{ .name = "MAI_STOP_GRACE_MS" }, { .name = "MAI_CONFIG_FILE" },
+	{ .name = "FLOWS_FILE" }, { .name = "BOT_MEDIA_HOST" },
+	{ .name = "BOT_MEDIA_FORMAT" }, { .name = "BOT_MEDIA_TRANSPORT" },
 };
 #define NVARS	(sizeof(conf_vars) / sizeof(conf_vars[0]))
 
@@ -378,6 +380,40 @@ conf_dirs(struct sup_config *c, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Call flows and the bot media address.  The flow file itself is JSON and
+ * is read and validated by the flow-worker; here it must only exist.  The
+ * shipped default sits next to the worker binaries.
+ */
+static int
+conf_flows(struct sup_config *c, char *err, size_t errlen)
+{
+	char	def[PATH_MAX + 16];
+
+	snprintf(def, sizeof(def), "%.*s/flows.json", PATH_MAX - 16,
+	    c->libexec_dir);
+	if (conf_str("FLOWS_FILE", def, c->flows_file, sizeof(c->flows_file),
+	    err, errlen) || conf_str("BOT_MEDIA_HOST", "", c->bot_media,
+	    sizeof(c->bot_media), err, errlen) || conf_str("BOT_MEDIA_FORMAT",
+	    "ulaw", c->bot_format, sizeof(c->bot_format), err, errlen) ||
+	    conf_str("BOT_MEDIA_TRANSPORT", "udp", c->bot_transport,
+	    sizeof(c->bot_transport), err, errlen))
+		return -1;
+	if (access(c->flows_file, R_OK) == -1)
+		return conf_err(err, errlen, "FLOWS_FILE=%s cannot be read: %s "
+		    "(point it at a flow file, see docs/flows.md)",
+		    c->flows_file, strerror(errno));
+	if (c->bot_media[0] != '\0' && listen_check(c->bot_media, err,
+	    errlen) == -1)
+		return conf_err(err, errlen, "BOT_MEDIA_HOST=%s is not valid: "
+		    "use HOST:PORT of the bot's media endpoint", c->bot_media);
+	if (strcmp(c->bot_transport, "udp") != 0 &&
+	    strcmp(c->bot_transport, "websocket") != 0)
+		return conf_err(err, errlen, "BOT_MEDIA_TRANSPORT=%s is not "
+		    "valid: use udp (RTP) or websocket", c->bot_transport);
+	return 0;
+}
+
 /* Fill c from environment and file; on error c is unusable, err says why. */
 int
 config_load(struct sup_config *c, char *err, size_t errlen)
@@ -397,7 +433,7 @@ config_load(struct sup_config *c, char *err, size_t errlen)
 		return -1;
 	if (conf_names(c, err, errlen) || conf_numbers(c, err, errlen) ||
 	    conf_password(c, err, errlen) || conf_user(c, err, errlen) ||
-	    conf_dirs(c, err, errlen))
+	    conf_dirs(c, err, errlen) || conf_flows(c, err, errlen))
 		return -1;
 	return 0;
 }
@@ -416,13 +452,16 @@ config_print(const struct sup_config *c, FILE *fp)
 	    "MAI_EVENT_QUEUE_MAX=%u\nMAI_EVENT_QUEUE_BYTES=%llu\n"
 	    "ARI_PING_INTERVAL_MS=%u\nARI_PING_TIMEOUT_MS=%u\n"
 	    "ARI_PROBE_INTERVAL_MS=%u\nARI_PROBE_TIMEOUT_MS=%u\n"
-	    "MAI_STOP_GRACE_MS=%u\n", c->ari_app, c->http_listen,
+	    "MAI_STOP_GRACE_MS=%u\nFLOWS_FILE=%s\nBOT_MEDIA_HOST=%s\n"
+	    "BOT_MEDIA_FORMAT=%s\nBOT_MEDIA_TRANSPORT=%s\n", c->ari_app,
+	    c->http_listen,
 	    c->mai_user[0] ? c->mai_user : "(current user)", c->rundir,
 	    c->libexec_dir, c->config_file, log_level_name(c->log_level),
 	    c->log_json ? "json" : "text", c->queue_max_events,
 	    (unsigned long long)c->queue_max_bytes, c->ping_interval_ms,
 	    c->ping_timeout_ms, c->probe_interval_ms, c->probe_timeout_ms,
-	    c->stop_grace_ms);
+	    c->stop_grace_ms, c->flows_file, c->bot_media, c->bot_format,
+	    c->bot_transport);
 }
 
 void
@@ -444,4 +483,8 @@ config_to_wire(const struct sup_config *c, struct mai_config *w)
 	w->ping_timeout_ms = c->ping_timeout_ms;
 	w->probe_interval_ms = c->probe_interval_ms;
 	w->probe_timeout_ms = c->probe_timeout_ms;
+	strcpy(w->flows_file, c->flows_file);
+	strcpy(w->bot_media, c->bot_media);
+	strcpy(w->bot_format, c->bot_format);
+	strcpy(w->bot_transport, c->bot_transport);
 }

@@ -3,8 +3,9 @@
  *
  * Semantics follow nginx and s6: TERM/INT stop gracefully (workers get
  * TERM, then KILL after MAI_STOP_GRACE_MS); HUP re-reads configuration and
- * restarts the workers one at a time, each only after the previous one is
- * back; USR1 writes the status table to the log.
+ * restarts the ws- and health-worker one at a time, each only after the
+ * previous one is back, while the flow-worker reloads in place so calls
+ * go on; USR1 writes the status table to the log.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -126,6 +127,19 @@ lifecycle_roll_next(void)
 	while (sup->rolling >= 0 && sup->rolling < MAI_ROLE_COUNT) {
 		w = &sup->workers[sup->rolling];
 		if (!roll_stopped) {
+			/*
+			 * Calls live in the flow-worker: it re-reads its
+			 * flows in place instead of being restarted, and
+			 * keeps the old ones if the new file is broken.
+			 */
+			if (w->role == MAI_ROLE_FLOW &&
+			    w->state == MAI_WSTATE_RUNNING) {
+				log_info("reload: worker=%s reloads in place",
+				    w->name);
+				dispatch_send_config(w);
+				sup->rolling++;
+				continue;
+			}
 			if (w->state == MAI_WSTATE_RUNNING) {
 				log_info("reload: restarting worker=%s",
 				    w->name);

@@ -54,6 +54,10 @@ struct sup_config {
 	uint32_t	 probe_interval_ms;
 	uint32_t	 probe_timeout_ms;
 	uint32_t	 stop_grace_ms;
+	char		 flows_file[MAI_STR_MAX];
+	char		 bot_media[MAI_STR_MAX];
+	char		 bot_format[16];
+	char		 bot_transport[16];
 };
 
 struct worker {
