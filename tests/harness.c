@@ -414,35 +414,38 @@ h_sim_ctl(struct h_env *e, const char *cmd)
 	return st;
 }
 
-long
-h_sim_stat(struct h_env *e, const char *name)
+/* The number after `key` in the body of GET path, or -1. */
+static long
+h_number_after(int port, const char *path, const char *key)
 {
 	struct h_resp	*r = malloc(sizeof(*r));
-	char		 key[128], *p;
+	char		*p;
 	long		 v = -1;
 
-	snprintf(key, sizeof(key), "\"%s\":", name);
-	if (h_http(e->ari_port, "GET", "/_sim/stats", r) == 200 &&
+	if (h_http(port, "GET", path, r) == 200 &&
 	    (p = strstr(r->body, key)) != NULL)
 		v = strtol(p + strlen(key), NULL, 10);
 	free(r);
 	return v;
 }
 
+long
+h_sim_stat(struct h_env *e, const char *name)
+{
+	char	key[128];
+
+	snprintf(key, sizeof(key), "\"%s\":", name);
+	return h_number_after(e->ari_port, "/_sim/stats", key);
+}
+
 /* Value of one sample line of /metrics, e.g. `mai_events_acked_total`. */
 long
 h_metric(struct h_env *e, const char *sample)
 {
-	struct h_resp	*r = malloc(sizeof(*r));
-	char		 key[256], *p;
-	long		 v = -1;
+	char	key[256];
 
 	snprintf(key, sizeof(key), "\n%s ", sample);
-	if (h_http(e->http_port, "GET", "/metrics", r) == 200 &&
-	    (p = strstr(r->body, key)) != NULL)
-		v = strtol(p + strlen(key), NULL, 10);
-	free(r);
-	return v;
+	return h_number_after(e->http_port, "/metrics", key);
 }
 
 bool
@@ -541,4 +544,17 @@ h_wait_worker(struct h_env *e, const char *name, pid_t old, pid_t *newp)
 	if (newp != NULL)
 		*newp = pid;
 	return ok;
+}
+
+/* Every suite's main(): run all, CK_NORMAL output, exit 1 on a failure. */
+int
+h_run_suite(Suite *s)
+{
+	SRunner	*sr = srunner_create(s);
+	int	 failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
 }

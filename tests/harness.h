@@ -9,6 +9,8 @@
 
 #include <stdbool.h>
 
+#include <check.h>
+
 /* Liveness bound for waits; a slow machine only makes tests slower. */
 #define H_WAIT_MS	20000
 
@@ -57,6 +59,7 @@ bool	 h_proc_alive(pid_t);
 int	 h_proc_status_field(pid_t, const char *);
 void	 h_sleep_ms(int);
 long	 h_now_ms(void);
+int	 h_run_suite(Suite *);
 
 #define H_WAIT_FOR(cond) ({					\
 	long __end = h_now_ms() + H_WAIT_MS;			\

@@ -184,8 +184,6 @@ main(void)
 	Suite	*s = suite_create("ari-link");
 	TCase	*tc = tcase_create("faults");
 	TCase	*pw = tcase_create("passwords");
-	SRunner	*sr;
-	int	 failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 90);
@@ -203,9 +201,5 @@ main(void)
 	tcase_add_loop_test(pw, password_characters, 0,
 	    (int)(sizeof(passwords) / sizeof(passwords[0])));
 	suite_add_tcase(s, pw);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return h_run_suite(s);
 }

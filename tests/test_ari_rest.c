@@ -565,8 +565,6 @@ main(void)
 {
 	Suite	*s = suite_create("ari_rest");
 	TCase	*tc = tcase_create("client");
-	SRunner	*sr;
-	int	 failed;
 
 	signal(SIGPIPE, SIG_IGN);
 	tcase_add_checked_fixture(tc, setup, teardown);
@@ -585,9 +583,5 @@ main(void)
 	tcase_add_test(tc, path_segments_encoded);
 	tcase_add_test(tc, bad_arguments_refused);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return h_run_suite(s);
 }

@@ -161,8 +161,6 @@ main(void)
 {
 	Suite	*s = suite_create("health");
 	TCase	*tc = tcase_create("endpoints");
-	SRunner	*sr;
-	int	 failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 90);
@@ -173,9 +171,5 @@ main(void)
 	tcase_add_test(tc, edge_gone_turns_degraded);
 	tcase_add_test(tc, health_restart_loses_no_request);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return h_run_suite(s);
 }

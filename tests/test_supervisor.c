@@ -256,8 +256,6 @@ main(void)
 	TCase	*tc = tcase_create("running");
 	TCase	*evil = tcase_create("evil");
 	TCase	*relay = tcase_create("relay");
-	SRunner	*sr;
-	int	 failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
@@ -275,9 +273,5 @@ main(void)
 	tcase_set_timeout(evil, 60);
 	tcase_add_test(evil, oversized_frame_refused);
 	suite_add_tcase(s, evil);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return h_run_suite(s);
 }

@@ -371,8 +371,6 @@ main(void)
 {
 	Suite	*s = suite_create("e2e");
 	TCase	*tc = tcase_create("asterisk22");
-	SRunner	*sr;
-	int	 failed;
 
 	/* One tcase, in order: they share Asterisk's fixed port 8088. */
 	tcase_add_checked_fixture(tc, setup, teardown);
@@ -383,9 +381,5 @@ main(void)
 	tcase_add_test(tc, stopped_edge_turns_degraded_then_ok_again);
 	tcase_add_test(tc, frozen_edge_caught_by_ping_then_ok_after_thaw);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return h_run_suite(s);
 }
