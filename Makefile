@@ -85,6 +85,7 @@ run: deps
 test: deps
 	@$(MAKE) --no-print-directory check
 	@$(MAKE) --no-print-directory asan
+	@$(MAKE) --no-print-directory e2e
 
 bench: all
 	@bench/readyz.sh
