@@ -52,6 +52,7 @@ enum mai_msg {
 	MAI_MSG_COUNTERS,	/* w->s  struct mai_counters */
 	MAI_MSG_DRAINING,	/* w->s  empty: stopped accepting, start my successor */
 	MAI_MSG_LATENCY,	/* flow->s  struct mai_latency */
+	MAI_MSG_FLOWS,		/* s->flow  the flow file's bytes (JSON) */
 	MAI_MSG_MAX
 };
 

@@ -37,6 +37,7 @@ static const char *const msg_names[MAI_MSG_MAX] = {
 	[MAI_MSG_COUNTERS] = "counters",
 	[MAI_MSG_DRAINING] = "draining",
 	[MAI_MSG_LATENCY] = "latency",
+	[MAI_MSG_FLOWS] = "flows",
 };
 
 const char *
@@ -89,6 +90,7 @@ msg_payload_ok(uint8_t type, size_t len)
 	case MAI_MSG_COUNTERS:	return len == sizeof(struct mai_counters);
 	case MAI_MSG_DRAINING:	return len == 0;
 	case MAI_MSG_LATENCY:	return len == sizeof(struct mai_latency);
+	case MAI_MSG_FLOWS:	return true;	/* empty: no file */
 	default:		return false;
 	}
 }

@@ -381,6 +381,40 @@ conf_dirs(struct sup_config *c, char *err, size_t errlen)
 }
 
 /*
+ * The supervisor reads the flow file and hands its bytes to the
+ * flow-worker, which then needs no access to the file system at all (and
+ * could not read a file below a directory its user may not enter).
+ */
+static int
+conf_flows_read(struct sup_config *c, char *err, size_t errlen)
+{
+	FILE	*fp;
+	size_t	 n;
+
+	if ((fp = fopen(c->flows_file, "r")) == NULL)
+		return conf_err(err, errlen, "FLOWS_FILE=%s cannot be read: %s "
+		    "(point it at a flow file, see docs/flows.md)",
+		    c->flows_file, strerror(errno));
+	if ((c->flows_buf = malloc(MAI_FRAME_PAYLOAD_MAX + 1)) == NULL)
+		fatal("malloc");
+	n = fread(c->flows_buf, 1, MAI_FRAME_PAYLOAD_MAX + 1, fp);
+	fclose(fp);
+	if (n > MAI_FRAME_PAYLOAD_MAX)
+		return conf_err(err, errlen, "FLOWS_FILE=%s is over %zu bytes: "
+		    "split long prompts into sound files", c->flows_file,
+		    (size_t)MAI_FRAME_PAYLOAD_MAX);
+	c->flows_len = n;
+	return 0;
+}
+
+void
+config_free(struct sup_config *c)
+{
+	free(c->flows_buf);
+	explicit_bzero(c, sizeof(*c));
+}
+
+/*
  * Call flows and the bot media address.  The flow file itself is JSON and
  * is read and validated by the flow-worker; here it must only exist.  The
  * shipped default sits next to the worker binaries.
@@ -399,10 +433,8 @@ conf_flows(struct sup_config *c, char *err, size_t errlen)
 	    conf_str("BOT_MEDIA_TRANSPORT", "udp", c->bot_transport,
 	    sizeof(c->bot_transport), err, errlen))
 		return -1;
-	if (access(c->flows_file, R_OK) == -1)
-		return conf_err(err, errlen, "FLOWS_FILE=%s cannot be read: %s "
-		    "(point it at a flow file, see docs/flows.md)",
-		    c->flows_file, strerror(errno));
+	if (conf_flows_read(c, err, errlen) == -1)
+		return -1;
 	if (c->bot_media[0] != '\0' && listen_check(c->bot_media, err,
 	    errlen) == -1)
 		return conf_err(err, errlen, "BOT_MEDIA_HOST=%s is not valid: "

@@ -61,6 +61,11 @@ dispatch_send_config(struct worker *w)
 	if (n < 0)
 		log_warnx("config to worker=%s failed: %s", w->name,
 		    frame_error(n));
+	/* The flow-worker gets its flows as bytes: it opens no files. */
+	if (w->role == MAI_ROLE_FLOW && (n = frame_send(w->fd, MAI_MSG_FLOWS,
+	    0, sup->conf.flows_buf, sup->conf.flows_len)) < 0)
+		log_warnx("flows to worker=%s failed: %s", w->name,
+		    frame_error(n));
 }
 
 static void

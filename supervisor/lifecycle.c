@@ -92,8 +92,8 @@ lifecycle_apply(struct sup_config *next)
 		    "restart, keeping %s", sup->conf.rundir);
 		strcpy(next->rundir, sup->conf.rundir);
 	}
-	explicit_bzero(&sup->conf, sizeof(sup->conf));
-	sup->conf = *next;
+	config_free(&sup->conf);
+	sup->conf = *next;	/* takes over its flows_buf */
 	log_setlevel(sup->conf.log_level, sup->conf.log_json);
 }
 
@@ -108,7 +108,7 @@ lifecycle_reload(void)
 	log_info("reload requested");
 	if (config_load(&next, err, sizeof(err)) == -1) {
 		log_warnx("reload refused, configuration unchanged: %s", err);
-		explicit_bzero(&next, sizeof(next));
+		config_free(&next);
 		return;
 	}
 	lifecycle_apply(&next);

@@ -156,7 +156,7 @@ shutdown_cleanup(void)
 		pidfile_remove(sup->conf.rundir, role_name((enum mai_role)r));
 	control_cleanup(sup->conf.rundir);
 	pidfile_remove(sup->conf.rundir, "supervisor");
-	explicit_bzero(&sup->conf, sizeof(sup->conf));
+	config_free(&sup->conf);
 	log_info("mai-supervisor stopped");
 }
 

@@ -58,6 +58,8 @@ struct sup_config {
 	char		 bot_media[MAI_STR_MAX];
 	char		 bot_format[16];
 	char		 bot_transport[16];
+	char		*flows_buf;	/* the flow file, read at load */
+	size_t		 flows_len;
 };
 
 struct worker {
@@ -131,6 +133,7 @@ void	 config_capture_env(void);
 int	 config_load(struct sup_config *, char *, size_t);
 void	 config_print(const struct sup_config *, FILE *);
 void	 config_to_wire(const struct sup_config *, struct mai_config *);
+void	 config_free(struct sup_config *);
 
 /* proc.c */
 void	 proc_init(void);
