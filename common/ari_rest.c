@@ -70,6 +70,8 @@ struct ari_rest {
 	struct event_base	*base;
 	CURLM			*multi;
 	CURL			*proto;		/* options each call copies */
+	CURL			*anon;		/* the same without credentials,
+						   for ari_rest_call_url() */
 	struct curl_slist	*hdr_json;	/* calls with a body */
 	struct curl_slist	*hdr_plain;	/* calls without */
 	struct event		*timer;		/* curl's own timeout */
@@ -304,20 +306,6 @@ rest_method(const char *name)
 	return NULL;
 }
 
-/* Absolute, printable, no blanks and no fragment: curl must not guess. */
-static int
-rest_path_ok(const char *path)
-{
-	const unsigned char	*p = (const unsigned char *)path;
-
-	if (p == NULL || *p != '/')
-		return 0;
-	for (; *p != '\0'; p++)
-		if (*p <= 0x20 || *p >= 0x7f || *p == '#')
-			return 0;
-	return 1;
-}
-
 /*
  * POST and PUT always send a Content-Length (0 without a body); DELETE
  * only when it has a body; GET never has one.
@@ -363,8 +351,8 @@ call_setup(struct ari_call *c, const char *url, const char *json)
 }
 
 static struct ari_call *
-call_new(struct ari_rest *r, const char *method, const char *path,
-    unsigned int timeout_ms)
+call_new(struct ari_rest *r, CURL *proto, const char *method,
+    const char *path, unsigned int timeout_ms)
 {
 	struct ari_call	*c;
 
@@ -377,12 +365,58 @@ call_new(struct ari_rest *r, const char *method, const char *path,
 	c->timeout_ms = timeout_ms < ARI_REST_TIMEOUT_MAX_MS ? timeout_ms :
 	    ARI_REST_TIMEOUT_MAX_MS;
 	if ((c->path = strdup(path)) == NULL ||
-	    (c->easy = curl_easy_duphandle(r->proto)) == NULL) {
+	    (c->easy = curl_easy_duphandle(proto)) == NULL) {
 		call_free(c);
 		errno = ENOMEM;
 		return NULL;
 	}
 	return c;
+}
+
+/* Checks shared by both entries; errno as ari_rest_call() documents. */
+static int
+rest_admit(struct ari_rest *r, const char *method, struct json_object *body,
+    ari_rest_cb cb, const struct ari_method **mp, const char **jsonp)
+{
+	const struct ari_method	*m;
+
+	*jsonp = NULL;
+	if (r->closing)
+		return rest_refuse(ECANCELED);
+	if (r->ncalls >= ARI_REST_MAX_CALLS)
+		return rest_refuse(EAGAIN);
+	if (cb == NULL || (m = rest_method(method)) == NULL ||
+	    (body != NULL && !m->body))
+		return rest_refuse(EINVAL);
+	if (body != NULL && (*jsonp = json_object_to_json_string_ext(body,
+	    JSON_C_TO_STRING_PLAIN)) == NULL)
+		return rest_refuse(ENOMEM);
+	if (*jsonp != NULL && strlen(*jsonp) > ARI_REST_BODY_MAX)
+		return rest_refuse(EMSGSIZE);
+	*mp = m;
+	return 0;
+}
+
+/* Hand a call to curl; `shown` is what its errors name. */
+static int
+rest_start(struct ari_rest *r, CURL *proto, const struct ari_method *m,
+    const char *shown, const char *url, const char *json,
+    unsigned int timeout_ms, ari_rest_cb cb, void *arg)
+{
+	struct ari_call	*c;
+
+	if ((c = call_new(r, proto, m->name, shown, timeout_ms)) == NULL)
+		return -1;
+	c->cb = cb;
+	c->arg = arg;
+	if (call_setup(c, url, json) == -1 ||
+	    curl_multi_add_handle(r->multi, c->easy) != CURLM_OK) {
+		call_free(c);
+		return rest_refuse(EIO);
+	}
+	TAILQ_INSERT_TAIL(&r->calls, c, entry);
+	r->ncalls++;
+	return 0;
 }
 
 /*
@@ -400,38 +434,42 @@ ari_rest_call(struct ari_rest *r, const char *method, const char *path,
     void *arg)
 {
 	const struct ari_method	*m;
-	struct ari_call		*c;
-	const char		*json = NULL;
+	const char		*json;
 	char			 url[ARI_REST_URL_MAX];
 	int			 n;
 
-	if (r->closing)
-		return rest_refuse(ECANCELED);
-	if (r->ncalls >= ARI_REST_MAX_CALLS)
-		return rest_refuse(EAGAIN);
-	if (cb == NULL || (m = rest_method(method)) == NULL ||
-	    !rest_path_ok(path) || (body != NULL && !m->body))
+	if (rest_admit(r, method, body, cb, &m, &json) == -1)
+		return -1;
+	if (!ari_path_ok(path))
 		return rest_refuse(EINVAL);
 	n = snprintf(url, sizeof(url), "%s%s", r->base_url, path);
 	if (n < 0 || (size_t)n >= sizeof(url))
 		return rest_refuse(EMSGSIZE);
-	if (body != NULL && (json = json_object_to_json_string_ext(body,
-	    JSON_C_TO_STRING_PLAIN)) == NULL)
-		return rest_refuse(ENOMEM);
-	if (json != NULL && strlen(json) > ARI_REST_BODY_MAX)
-		return rest_refuse(EMSGSIZE);
-	if ((c = call_new(r, m->name, path, timeout_ms)) == NULL)
+	return rest_start(r, r->proto, m, path, url, json, timeout_ms, cb,
+	    arg);
+}
+
+/*
+ * The same for an absolute http:// or https:// URL that is not ARI (a
+ * webhook): same loop, bounds and callback rules, but a handle that never
+ * had the ARI credentials, so they cannot travel to another host.  The
+ * URL is what the result's `path` and error name.
+ */
+int
+ari_rest_call_url(struct ari_rest *r, const char *method, const char *url,
+    struct json_object *body, unsigned int timeout_ms, ari_rest_cb cb,
+    void *arg)
+{
+	const struct ari_method	*m;
+	const char		*json;
+
+	if (rest_admit(r, method, body, cb, &m, &json) == -1)
 		return -1;
-	c->cb = cb;
-	c->arg = arg;
-	if (call_setup(c, url, json) == -1 ||
-	    curl_multi_add_handle(r->multi, c->easy) != CURLM_OK) {
-		call_free(c);
-		return rest_refuse(EIO);
-	}
-	TAILQ_INSERT_TAIL(&r->calls, c, entry);
-	r->ncalls++;
-	return 0;
+	if (!ari_url_ok(url))
+		return rest_refuse(EINVAL);
+	if (strlen(url) >= ARI_REST_URL_MAX)
+		return rest_refuse(EMSGSIZE);
+	return rest_start(r, r->anon, m, url, url, json, timeout_ms, cb, arg);
 }
 
 /* The base URL, e.g. "http://127.0.0.1:8088/ari": never credentials. */
@@ -470,10 +508,8 @@ ari_rest_configure(struct ari_rest *r, const struct mai_config *c)
  * no signals (curl's resolver timeout would use SIGALRM).
  */
 static int
-rest_setup_proto(struct ari_rest *r)
+rest_setup_handle(CURL *e)
 {
-	CURL	*e = r->proto;
-
 	if (curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC) !=
 	    CURLE_OK ||
@@ -485,6 +521,15 @@ rest_setup_proto(struct ari_rest *r)
 	    (curl_off_t)ARI_REST_BODY_MAX) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_USERAGENT, "mai/" MAI_VERSION) !=
 	    CURLE_OK)
+		return -1;
+	return 0;
+}
+
+static int
+rest_setup_proto(struct ari_rest *r)
+{
+	if (rest_setup_handle(r->proto) == -1 ||
+	    rest_setup_handle(r->anon) == -1)
 		return -1;
 	/* "Expect:" off: no 100-continue round trip before a body. */
 	if ((r->hdr_plain = curl_slist_append(NULL,
@@ -533,6 +578,7 @@ ari_rest_new(struct event_base *base, const struct mai_config *conf)
 	TAILQ_INIT(&r->calls);
 	if ((r->multi = curl_multi_init()) == NULL ||
 	    (r->proto = curl_easy_init()) == NULL ||
+	    (r->anon = curl_easy_init()) == NULL ||
 	    (r->timer = evtimer_new(base, rest_timeout_event, r)) == NULL ||
 	    rest_setup_multi(r) == -1 || rest_setup_proto(r) == -1 ||
 	    ari_rest_configure(r, conf) == -1) {
@@ -562,6 +608,8 @@ rest_destroy(struct ari_rest *r)
 		curl_multi_cleanup(r->multi);
 	if (r->proto != NULL)
 		curl_easy_cleanup(r->proto);
+	if (r->anon != NULL)
+		curl_easy_cleanup(r->anon);
 	curl_slist_free_all(r->hdr_json);
 	curl_slist_free_all(r->hdr_plain);
 	if (r->timer != NULL)

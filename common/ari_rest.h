@@ -94,6 +94,8 @@ struct ari_outcome {
 /*
  * ari_rest.c.  ari_rest_call() either returns -1 with errno and never
  * calls back, or returns 0 and calls back exactly once, from the loop.
+ * ari_rest_call_url() is the same for an absolute http(s) URL that is
+ * not ARI (webhooks): no credentials go with it; the shared bounds hold.
  * ari_rest_free() cancels pending calls: their callbacks DO run, with
  * ARI_FAIL_CANCELLED, so callers can release their arg; it is safe from
  * inside a callback (the teardown waits until that callback returns).
@@ -103,12 +105,17 @@ int		 ari_rest_configure(struct ari_rest *,
 		    const struct mai_config *);
 int		 ari_rest_call(struct ari_rest *, const char *, const char *,
 		    struct json_object *, unsigned int, ari_rest_cb, void *);
+int		 ari_rest_call_url(struct ari_rest *, const char *,
+		    const char *, struct json_object *, unsigned int,
+		    ari_rest_cb, void *);
 const char	*ari_rest_base_url(const struct ari_rest *);
 void		 ari_rest_free(struct ari_rest *);
 
 /* ari_text.c */
 int		 ari_rest_path(char *, size_t, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
+int		 ari_path_ok(const char *);
+int		 ari_url_ok(const char *);
 void		 ari_result_make(struct ari_result *,
 		    const struct ari_outcome *, char *, size_t);
 

@@ -1,16 +1,270 @@
 /*
  * flow.h — the flow-worker's private declarations.
+ *
+ * The flow file as data (flowfile.c reads it, flowact.c parses actions,
+ * flowcheck.c checks the graph), calls in a hash table (calls.c), ARI
+ * requests in order per call (areq.c), the engine that walks states
+ * (engine.c, actions.c, legs.c, webhook.c, vars.c), ARI events routed to
+ * calls (ariev.c), and the restart reconciliation (reconcile.c).
+ * docs/flows.md describes the file format and the behaviour.
  */
 #ifndef MAI_FLOW_H
 #define MAI_FLOW_H
+
+#include <sys/queue.h>
+
+#include <stdint.h>
 
 #include <event2/event.h>
 #include <json-c/json.h>
 
 #include "ipc.h"
 
+struct ari_rest;
+struct ari_result;
+
 #define FLOW_FRAMES_PER_WAKEUP	512	/* then ack and yield to the loop */
 #define FLOW_COUNTERS_MS	1000
+
+/*
+ * Counter slots of struct mai_counters for the flow role, and the names
+ * the health-worker's /metrics should give them:
+ *   0 MAI_CNT_FLOW_EVENTS  mai_flow_events_total            counter
+ *   1 calls_started        mai_flow_calls_started_total     counter
+ *   2 calls_active         mai_flow_calls_active            gauge
+ *   3 calls_ended          mai_flow_calls_ended_total       counter
+ *   4 ari_errors           mai_flow_ari_errors_total        counter
+ *   5 webhook_errors       mai_flow_webhook_errors_total    counter
+ *   6 reload_failures      mai_flow_reload_failures_total   counter
+ *   7 resumed              mai_flow_calls_resumed_total     counter
+ *      (calls taken over from a flow-worker that died)
+ */
+#define FLOW_CNT_CALLS_STARTED	1
+#define FLOW_CNT_CALLS_ACTIVE	2
+#define FLOW_CNT_CALLS_ENDED	3
+#define FLOW_CNT_ARI_ERRORS	4
+#define FLOW_CNT_WEBHOOK_ERRORS	5
+#define FLOW_CNT_RELOAD_FAILS	6
+#define FLOW_CNT_RESUMED	7
+
+/* Bounds of a flow file; each keeps one bad file from eating memory. */
+#define FLOW_FILE_MAX		(1024 * 1024)	/* bytes */
+#define FLOW_FLOWS_MAX		256
+#define FLOW_STATES_MAX		256		/* per flow */
+#define FLOW_ACTIONS_MAX	32		/* per state */
+#define FLOW_MEDIA_MAX		16		/* URIs of one play */
+#define FLOW_ROUTES_MAX		1024
+#define FLOW_NAME_MAX		64		/* flow, state, variable */
+#define FLOW_STR_MAX		256		/* any other string */
+#define FLOW_ERR_MAX		512		/* one error line */
+
+/* Bounds of a call. */
+#define FLOW_CALL_BUCKETS	4096	/* hash table; chains beyond */
+#define FLOW_CALLS_MAX		20000	/* more get `continue` in dialplan */
+#define FLOW_CHAN_ID_MAX	128	/* Asterisk's ids are ~20 bytes */
+#define FLOW_OBJ_ID_MAX		(FLOW_CHAN_ID_MAX + 16)
+#define FLOW_DIGITS_MAX		32	/* gather */
+#define FLOW_VARS_MAX		16	/* variables a call keeps */
+#define FLOW_VAR_VALUE_MAX	128
+#define FLOW_TEXT_MAX		80	/* exten, caller number, name */
+/*
+ * State entries in a row without anything that waits (a playback, a
+ * timer, the caller): the checker refuses such cycles in the file, this
+ * catches those that only errors make (e.g. an error edge back).
+ */
+#define FLOW_HOPS_MAX		32
+
+/* ARI request queue: beyond ari_rest's own bound, up to this many wait. */
+#define FLOW_BACKLOG_MAX	8192
+#define FLOW_ARI_TIMEOUT_MS	5000
+#define FLOW_WEBHOOK_TIMEOUT_MS	3000	/* default of the action */
+
+/* Restart reconciliation. */
+#define FLOW_RECONCILE_HOLD_MS	5000	/* events wait at most this long */
+#define FLOW_RECONCILE_RETRY_MS	500
+
+/* The channel variable that says where a call is: "FLOW/STATE". */
+#define FLOW_STATE_VAR		"MAI_STATE"
+/* Prefix of every id mai makes: legs, bridges, playbacks. */
+#define FLOW_ID_PREFIX		"mai-"
+
+/* --- the flow file, as data ------------------------------------------ */
+
+enum act_kind {
+	ACT_ANSWER = 0,
+	ACT_PLAY,
+	ACT_STOP,
+	ACT_WAIT,
+	ACT_GATHER,
+	ACT_RECORD,
+	ACT_SETVAR,
+	ACT_DIAL,
+	ACT_BOT,
+	ACT_WEBHOOK,
+	ACT_CONTINUE,
+	ACT_HANGUP,
+	ACT_NKINDS
+};
+
+/* One action; which fields count depends on kind (docs/flows.md). */
+struct act {
+	enum act_kind	 kind;
+	const char	*media[FLOW_MEDIA_MAX + 1];	/* play, gather prompt */
+	unsigned int	 ms;		/* wait; timeout of gather, webhook,
+					   dial ringing, bot leg */
+	unsigned int	 inter_ms;	/* gather: between digits */
+	unsigned int	 max_digits;	/* gather */
+	unsigned int	 max_duration_s;	/* record */
+	unsigned int	 max_silence_s;	/* record */
+	int		 num;		/* hangup cause; continue priority */
+	char		 terminator;	/* gather, record; 0: none */
+	uint8_t		 async;		/* play: go on at once */
+	uint8_t		 beep;		/* record */
+	uint8_t		 when_bot;	/* bot: needs conf.bot_media */
+	const char	*name;		/* variable; recording name */
+	const char	*value;		/* setvar */
+	const char	*format;	/* record, bot */
+	const char	*target;	/* dial endpoint, bot host, url */
+	const char	*transport;	/* bot */
+	const char	*context;	/* continue */
+	const char	*exten;		/* continue */
+	const char	*caller_id;	/* dial */
+};
+
+enum cond_kind {
+	COND_ALWAYS = 0,
+	COND_BOT_MEDIA,		/* conf.bot_media is set */
+	COND_VAR_SET,		/* var:NAME — not empty */
+	COND_VAR_EQ		/* var:NAME=VALUE */
+};
+
+/* One guarded target of a transition; the first that holds wins. */
+struct branch {
+	enum cond_kind	 cond;
+	char		 var[FLOW_NAME_MAX];
+	const char	*value;
+	const char	*to_name;
+	int		 to;		/* state index */
+};
+
+struct trans {
+	const char	*event;		/* "done", "dtmf:1", "digits", ... */
+	struct branch	*br;
+	size_t		 nbr;
+};
+
+struct state {
+	const char	*name;
+	struct act	*acts;
+	size_t		 nacts;
+	struct trans	*on;
+	size_t		 non;
+	unsigned int	 timeout_ms;	/* 0: none */
+	uint8_t		 waits;		/* some action waits for something */
+	uint8_t		 terminal;	/* ends with hangup or continue */
+};
+
+struct flowdef {
+	const char	*name;
+	struct state	*states;
+	size_t		 nstates;
+	int		 initial;
+	int		 fallback;	/* state, or -1: hang up */
+};
+
+struct route {
+	const char	*exten;
+	int		 flow;
+};
+
+/*
+ * A loaded file.  Strings point into `root`, kept for that.  Calls hold a
+ * reference, so a reload never pulls a flow from under a running call.
+ */
+struct flowset {
+	unsigned int	 refs;
+	struct json_object *root;
+	struct flowdef	*flows;
+	size_t		 nflows;
+	struct route	*routes;
+	size_t		 nroutes;
+	int		 dflt;		/* flow of the default route, or -1 */
+	size_t		 nstates;	/* all flows, for the log */
+};
+
+/* Where a parse or check error is: "FILE: flow F state S: what". */
+struct fparse {
+	const char	*file;
+	const char	*flow;
+	const char	*state;
+	char		 err[FLOW_ERR_MAX];
+};
+
+/* --- calls ------------------------------------------------------------ */
+
+enum call_phase {
+	CALL_RESUMING = 0,	/* found after a restart, being read back */
+	CALL_RUNNING,
+	CALL_LEAVING,		/* continue or hangup sent; StasisEnd next */
+	CALL_DEAD		/* ended; freed from the loop */
+};
+
+struct call_var {
+	char		name[FLOW_NAME_MAX];
+	char		value[FLOW_VAR_VALUE_MAX];
+};
+
+/* What the current action holds in Asterisk: left behind on a change. */
+struct act_rt {
+	char		 playback[FLOW_OBJ_ID_MAX];	/* "" none */
+	char		 recording[FLOW_OBJ_ID_MAX];
+	char		 leg[FLOW_OBJ_ID_MAX];		/* dial/bot channel */
+	char		 other[FLOW_OBJ_ID_MAX];	/* Local ;2 half */
+	char		 bridge[FLOW_OBJ_ID_MAX];
+	char		 digits[FLOW_DIGITS_MAX + 1];
+	size_t		 ndigits;
+	uint8_t		 leg_up;	/* dial answered / bot leg created */
+	uint8_t		 prompt;	/* gather: prompt still playing */
+	uint8_t		 bg;		/* playback is an async play's */
+};
+
+struct areq;
+TAILQ_HEAD(areq_list, areq);
+
+struct flow;
+
+struct call {
+	LIST_ENTRY(call)	 hash;
+	TAILQ_ENTRY(call)	 dead;
+	struct flow		*f;
+	struct flowset		*fs;		/* a reference */
+	const struct flowdef	*flow;
+	int			 state;		/* -1: none yet */
+	size_t			 step;		/* action running */
+	uint32_t		 gen;		/* bumps on every action start */
+	uint32_t		 idseq;		/* ids of our objects */
+	unsigned int		 hops;
+	enum call_phase		 phase;
+	uint8_t			 idle;		/* actions done, no `done` */
+	struct act_rt		 rt;
+	struct event		*ev_act;	/* the action's timer */
+	struct event		*ev_state;	/* the state's timeout */
+	struct areq_list	 reqs;		/* ARI, in order, head in flight */
+	struct areq		*webhook;	/* in flight, not in reqs */
+	struct call_var		*vars;
+	size_t			 nvars;
+	char			 id[FLOW_CHAN_ID_MAX];
+	char			 exten[FLOW_TEXT_MAX];
+	char			 caller_num[FLOW_TEXT_MAX];
+	char			 caller_name[FLOW_TEXT_MAX];
+	char			 ev_name[FLOW_NAME_MAX];	/* why we are here */
+	char			 ev_value[FLOW_DIGITS_MAX + 1];
+};
+
+LIST_HEAD(call_bucket, call);
+TAILQ_HEAD(call_list, call);
+
+/* --- the process -------------------------------------------------------- */
 
 struct flow {
 	struct event_base	*base;
@@ -24,10 +278,109 @@ struct flow {
 	struct json_tokener	*tok;
 	uint64_t		 last_seq;	/* highest event handled */
 	uint64_t		 acked_seq;	/* highest ack sent */
+
+	struct ari_rest		*rest;
+	struct flowset		*fs;		/* NULL: no flows loaded */
+	struct call_bucket	 calls[FLOW_CALL_BUCKETS];
+	size_t			 ncalls;
+	struct call_list	 dead;		/* freed from ev_reap */
+	struct event		*ev_reap;
+	struct areq_list	 backlog;	/* waiting for ari_rest room */
+	size_t			 nbacklog;
+	uint8_t			 holding;	/* events wait for reconcile */
+	struct event		*ev_reconcile;
+	uint64_t		 reconcile_deadline_ns;
 };
 
+/* flowfile.c */
+struct flowset	*flowset_load(const char *, char *, size_t);
+void		 flowset_unref(struct flowset *);
+int		 flowset_route(const struct flowset *, const char *,
+		    const char *);
+int		 flowdef_state(const struct flowdef *, const char *);
+int		 flowset_flow(const struct flowset *, const char *);
+void		 fparse_err(struct fparse *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+int		 fparse_keys(struct fparse *, struct json_object *,
+		    const char *, const char *const *);
+
+/* flowact.c */
+int		 flowact_parse(struct fparse *, struct json_object *,
+		    struct act *);
+const char	*act_name(enum act_kind);
+int		 act_waits(const struct act *);
+int		 act_terminal(const struct act *);
+
+/* flowcheck.c */
+int		 flowcheck_event(const char *);
+int		 flowcheck_flow(struct fparse *, struct flowdef *);
+
+/* calls.c */
+void		 calls_init(struct flow *);
+struct call	*call_find(struct flow *, const char *);
+struct call	*call_new(struct flow *, const char *);
+void		 call_end(struct call *, const char *);
+void		 calls_free_all(struct flow *);
+void		 call_obj_id(struct call *, char, char *, size_t);
+struct call	*call_of_obj(struct flow *, const char *);
+
+/* vars.c */
+const char	*var_get(const struct call *, const char *);
+int		 var_set(struct call *, const char *, const char *);
+void		 var_expand(const struct call *, const char *, char *, size_t);
+
+/* areq.c */
+typedef void	(*areq_cb)(struct call *, const struct ari_result *,
+		    uint32_t);
+void		 areq_init(struct flow *);
+void		 areq_call(struct call *, const char *, const char *, areq_cb);
+void		 areq_loose(struct flow *, const char *, const char *);
+void		 areq_get(struct flow *, const char *, areq_cb, struct call *);
+int		 areq_webhook(struct call *, const char *, const char *,
+		    unsigned int, areq_cb);
+void		 areq_detach_all(struct call *);
+int		 areq_gone(const struct call *, const struct ari_result *);
+
+/* engine.c */
+void		 engine_start(struct call *, const struct flowdef *, int,
+		    const char *);
+void		 engine_step_done(struct call *, const char *, const char *);
+void		 engine_event(struct call *, const char *, const char *);
+void		 engine_goto(struct call *, int, const char *, const char *);
+void		 engine_leave(struct call *);
+void		 engine_ari_failed(struct call *, const struct ari_result *);
+void		 engine_fallback(struct call *, const char *);
+
+/* actions.c */
+void		 action_start(struct call *, const struct act *);
+void		 action_dtmf(struct call *, char);
+void		 action_playback_done(struct call *, const char *, int);
+void		 action_recording_done(struct call *, const char *, int);
+void		 action_leave(struct call *);
+
+/* legs.c */
+void		 legs_dial(struct call *, const struct act *);
+void		 legs_bot(struct call *, const struct act *);
+void		 legs_started(struct call *, const char *);
+void		 legs_ended(struct call *, const char *);
+void		 legs_timeout(struct call *);
+void		 legs_release(struct call *, int);
+
+/* webhook.c */
+void		 webhook_start(struct call *, const struct act *);
+
+/* ariev.c */
+void		 ariev_handle(struct flow *, struct json_object *);
+void		 ariev_stasis_start(struct flow *, struct json_object *);
+
+/* reconcile.c */
+void		 reconcile_start(struct flow *);
+void		 reconcile_resume(struct call *, const char *);
+
 /* events.c */
-void	flow_ipc_attach(struct flow *);
-void	flow_event_handle(struct flow *, uint64_t, const char *, size_t);
+void		 flow_ipc_attach(struct flow *);
+void		 flow_ipc_hold(struct flow *, int);
+void		 flow_event_handle(struct flow *, uint64_t, const char *, size_t);
+void		 flow_reload(struct flow *);
 
 #endif /* MAI_FLOW_H */

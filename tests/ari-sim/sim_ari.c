@@ -1,6 +1,8 @@
 /*
- * The ARI surface: the few REST resources mai uses and the admission of
- * the /ari/events WebSocket, answered the way Asterisk 22 answers them.
+ * The ARI surface: asterisk/info, applications, user events, the routing
+ * of the call resources (sim_chan_rest.c, sim_bridge.c, sim_media_rest.c)
+ * and the admission of the /ari/events WebSocket, answered the way
+ * Asterisk 22 answers them.
  */
 
 #include <stdio.h>
@@ -29,8 +31,8 @@ ari_info(struct lws *wsi, const struct sim_req *r)
 static int
 ari_application(struct lws *wsi, const struct sim_req *r, const char *name)
 {
-	char	esc[ESC_LEN(SIM_APP_LEN)], body[1024];
-	int	n;
+	struct sim_buf	b = { NULL, 0, 0, 0 };
+	int		rc;
 
 	if (!path_name_ok(name))
 		return sim_http_msg(wsi, 404, "Not found");
@@ -38,15 +40,15 @@ ari_application(struct lws *wsi, const struct sim_req *r, const char *name)
 		return sim_http_msg(wsi, 405, "Invalid method");
 	if (sim_app_find(name) == NULL)
 		return sim_http_msg(wsi, 404, "Application not found");
-	if (sim_json_escape(esc, sizeof(esc), name) == (size_t)-1)
-		return -1;
-	n = snprintf(body, sizeof(body), "{\n  \"name\": \"%s\",\n"
-	    "  \"channel_ids\": [],\n  \"bridge_ids\": [],\n"
-	    "  \"endpoint_ids\": [],\n  \"device_names\": [],\n"
-	    "  \"events_allowed\": [],\n  \"events_disallowed\": []\n}", esc);
-	if (n < 0 || (size_t)n >= sizeof(body))
-		return -1;
-	return sim_http_reply(wsi, 200, body, (size_t)n, 0);
+	sb_printf(&b, "{\n  \"name\": ");
+	sb_str(&b, name);
+	sb_printf(&b, ",\n  ");
+	sim_calls_app_ids(&b, name);
+	sb_printf(&b, ",\n  \"endpoint_ids\": [],\n  \"device_names\": [],\n"
+	    "  \"events_allowed\": [],\n  \"events_disallowed\": []\n}");
+	rc = sim_http_json(wsi, 200, &b);
+	sb_free(&b);
+	return rc;
 }
 
 /* The ChannelUserevent Asterisk emits for POST /ari/events/user/NAME. */
@@ -98,9 +100,48 @@ ari_user_event(struct lws *wsi, const struct sim_req *r, const char *event)
 	return sim_http_reply(wsi, 204, NULL, 0, 0);
 }
 
+/* The call resources: channels, bridges, playbacks, live recordings. */
+static const struct {
+	const char	*prefix;
+	int		(*fn)(struct lws *, struct sim_req *,
+			    char [][SIM_ID_LEN], int);
+} call_routes[] = {
+	{ "/ari/channels",		sim_chan_route },
+	{ "/ari/bridges",		sim_bridge_route },
+	{ "/ari/playbacks",		sim_media_route_playbacks },
+	{ "/ari/recordings/live",	sim_media_route_recordings },
+};
+
+/* Returns 1 when the path is a call resource, its answer's rc in *rc. */
+static int
+ari_calls_route(struct lws *wsi, struct sim_req *r, int *rc)
+{
+	char		 seg[SIM_PATH_SEGS][SIM_ID_LEN];
+	const char	*rest;
+	size_t		 i, n;
+	int		 nseg;
+
+	for (i = 0; i < sizeof(call_routes) / sizeof(call_routes[0]); i++) {
+		n = strlen(call_routes[i].prefix);
+		if (strncmp(r->path, call_routes[i].prefix, n) != 0 ||
+		    (r->path[n] != '\0' && r->path[n] != '/'))
+			continue;
+		rest = r->path[n] == '/' ? r->path + n + 1 : r->path + n;
+		if ((nseg = sim_path_split(rest, seg, SIM_PATH_SEGS)) == -1) {
+			sim_rest_count(SIM_REST_OTHER);
+			*rc = sim_http_msg(wsi, 404, "Not found");
+		} else
+			*rc = call_routes[i].fn(wsi, r, seg, nseg);
+		return 1;
+	}
+	return 0;
+}
+
 int
 sim_ari_dispatch(struct lws *wsi, struct sim_req *r)
 {
+	int	rc;
+
 	if (strcmp(r->path, "/ari/asterisk/info") == 0)
 		sim.stats.info_requests++;
 	/* Asterisk checks "fully booted" before it looks at credentials */
@@ -110,6 +151,9 @@ sim_ari_dispatch(struct lws *wsi, struct sim_req *r)
 		sim.stats.http_auth_failures++;
 		return sim_http_msg(wsi, 401, "Authentication required");
 	}
+	if (ari_calls_route(wsi, r, &rc))
+		return rc;
+	sim_rest_count(SIM_REST_OTHER);
 	if (strcmp(r->path, "/ari/asterisk/info") == 0)
 		return ari_info(wsi, r);
 	if (strncmp(r->path, "/ari/applications/", 18) == 0)
@@ -205,5 +249,7 @@ sim_ws_filter(struct lws *wsi, struct sim_session *s)
 	apps = lws_get_urlarg_by_name(wsi, "app=", buf, sizeof(buf));
 	if (apps == NULL || parse_apps(apps, s) == -1)
 		return -1;
+	s->subscribe_all = sim_truthy(lws_get_urlarg_by_name(wsi,
+	    "subscribeAll=", buf, sizeof(buf)));
 	return 0;
 }

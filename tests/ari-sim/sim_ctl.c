@@ -1,6 +1,7 @@
 /*
  * /_sim/ fault-injection endpoints.  No authentication, any method; each
- * answers 200 {"ok":true,...} or 400 {"ok":false,"error":"..."}.
+ * answers 200 {"ok":true,...} or 400 {"ok":false,"error":"..."}.  The
+ * call controls live in sim_calls.c and are routed from here.
  */
 
 #include <stdarg.h>
@@ -15,52 +16,14 @@
 #define BURST_MAX	10000000LL
 #define BURST_SIZE_MAX	(1LL << 20)
 
-/* A growable string: the stats answer has no fixed size. */
-struct sbuf {
-	char	*p;
-	size_t	 len;
-	size_t	 cap;
-	int	 err;
-};
-
-static void sb_printf(struct sbuf *, const char *, ...)
-    __attribute__((format(printf, 2, 3)));
 static int ctl_ok(struct lws *, const char *, ...)
     __attribute__((format(printf, 2, 3)));
-
-static void
-sb_printf(struct sbuf *sb, const char *fmt, ...)
-{
-	va_list	 ap;
-	char	*np;
-	int	 n;
-
-	while (!sb->err) {
-		va_start(ap, fmt);
-		n = vsnprintf(sb->p ? sb->p + sb->len : NULL,
-		    sb->p ? sb->cap - sb->len : 0, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			sb->err = 1;
-			break;
-		}
-		if (sb->p != NULL && (size_t)n < sb->cap - sb->len) {
-			sb->len += (size_t)n;
-			break;
-		}
-		if ((np = realloc(sb->p, sb->cap + (size_t)n + 1024)) == NULL) {
-			sb->err = 1;
-			break;
-		}
-		sb->p = np;
-		sb->cap += (size_t)n + 1024;
-	}
-}
+static int ctl_fail(struct lws *, unsigned int, const char *);
 
 static int
 ctl_ok(struct lws *wsi, const char *fmt, ...)
 {
-	char	extra[256], body[320];
+	char	extra[1024], body[1100];
 	va_list	ap;
 	int	n;
 
@@ -73,6 +36,28 @@ ctl_ok(struct lws *wsi, const char *fmt, ...)
 	if (n < 0 || (size_t)n >= sizeof(body))
 		return -1;
 	return sim_http_reply(wsi, 200, body, (size_t)n, 0);
+}
+
+/* For the call controls in sim_calls.c. */
+int
+sim_ctl_ok(struct lws *wsi, const char *fmt, ...)
+{
+	char	extra[1024];
+	va_list	ap;
+	int	n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(extra, sizeof(extra), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(extra))
+		return -1;
+	return ctl_ok(wsi, "%s", extra);
+}
+
+int
+sim_ctl_fail(struct lws *wsi, unsigned int status, const char *msg)
+{
+	return ctl_fail(wsi, status, msg);
 }
 
 static int
@@ -249,7 +234,7 @@ ctl_event(struct lws *wsi, struct sim_req *r)
 }
 
 static void
-stats_apps(struct sbuf *sb)
+stats_apps(struct sim_buf *sb)
 {
 	struct sim_app	*a;
 	char		 esc[SIM_APP_LEN * 6 + 1];
@@ -269,7 +254,7 @@ stats_apps(struct sbuf *sb)
 static int
 ctl_stats(struct lws *wsi, struct sim_req *r)
 {
-	struct sbuf		 sb = { NULL, 0, 0, 0 };
+	struct sim_buf		 sb = { NULL, 0, 0, 0 };
 	const struct sim_stats	*st = &sim.stats;
 	int			 rc;
 
@@ -292,9 +277,10 @@ ctl_stats(struct lws *wsi, struct sim_req *r)
 	    "\"refuse\":%d", !sim.faults.auth_reject, sim.faults.notbooted,
 	    sim.faults.halfopen, sim.faults.refuse);
 	stats_apps(&sb);
+	sim_calls_stats(&sb);
 	sb_printf(&sb, "}");
 	rc = sb.err ? -1 : sim_http_reply(wsi, 200, sb.p, sb.len, 0);
-	free(sb.p);
+	sb_free(&sb);
 	return rc;
 }
 
@@ -314,6 +300,12 @@ static const struct {
 	{ "/_sim/event",	ctl_event },
 	{ "/_sim/stats",	ctl_stats },
 	{ "/_sim/reset",	ctl_reset },
+	{ "/_sim/call",		sim_ctl_call },
+	{ "/_sim/calls",	sim_ctl_calls },
+	{ "/_sim/dtmf",		sim_ctl_dtmf },
+	{ "/_sim/hangup",	sim_ctl_hangup },
+	{ "/_sim/media",	sim_ctl_media },
+	{ "/_sim/reset_calls",	sim_ctl_reset_calls },
 };
 
 int

@@ -15,6 +15,7 @@ req_free_body(struct sim_req *r)
 	free(r->body);
 	r->body = NULL;
 	r->body_len = r->body_cap = 0;
+	sim_req_body_free(r);
 }
 
 /* Requests with a body are answered once lws has delivered all of it. */
@@ -46,8 +47,12 @@ http_dispatch(struct lws *wsi, struct sim_req *r)
 	if (is_ctl_path(r->path))
 		rc = sim_ctl_dispatch(wsi, r);
 	else if (!r->ctl_only && (strncmp(r->path, "/ari/", 5) == 0 ||
-	    strcmp(r->path, "/ari") == 0))
-		rc = sim_ari_dispatch(wsi, r);
+	    strcmp(r->path, "/ari") == 0)) {
+		if (sim_req_body_args(r) == -1)
+			rc = -1;
+		else
+			rc = sim_ari_dispatch(wsi, r);
+	}
 	else
 		rc = sim_http_msg(wsi, 404, "Not found");
 	/* the pss may be reallocated by transaction completion */

@@ -224,6 +224,10 @@ main(int argc, char **argv)
 	int	rc = 1;
 
 	parse_args(argc, argv);
+	if (sim_calls_init() == -1) {
+		fprintf(stderr, "ari-sim: out of memory\n");
+		return 1;
+	}
 	if (load_info(sim.conf.info_file) == -1) {
 		fprintf(stderr, "ari-sim: cannot read info file %s\n",
 		    sim.conf.info_file);
@@ -243,6 +247,8 @@ main(int argc, char **argv)
 				break;
 		rc = stopping ? 0 : 1;
 	}
+	/* before the context: the timers' lws_sul belongs to it */
+	sim_calls_free();
 	if (sim.ctx != NULL)
 		lws_context_destroy(sim.ctx);
 	sim_apps_free();

@@ -149,6 +149,75 @@ sim_arg_num(const struct sim_req *r, const char *name, long long def,
 	return 0;
 }
 
+/*
+ * Every value of a parameter that may repeat, also split at commas as
+ * ARI does for its allowMultiple parameters.  The values are copied into
+ * buf.  Returns how many, or -1 past max or when buf is too small.
+ */
+int
+sim_arg_list(const struct sim_req *r, const char *name, char *buf,
+    size_t len, const char **out, int max)
+{
+	size_t		 nlen = strlen(name), used = 0, n;
+	const char	*v;
+	int		 i, cnt = 0;
+
+	for (i = 0; i < r->nargs; i++) {
+		if (strncmp(r->args[i], name, nlen) != 0 ||
+		    r->args[i][nlen] != '=')
+			continue;
+		for (v = r->args[i] + nlen + 1;; v += n + 1) {
+			n = strcspn(v, ",");
+			if (cnt == max || used + n + 1 > len)
+				return -1;
+			memcpy(buf + used, v, n);
+			buf[used + n] = '\0';
+			out[cnt++] = buf + used;
+			used += n + 1;
+			if (v[n] == '\0')
+				break;
+		}
+	}
+	return cnt;
+}
+
+/* A boolean parameter the way Asterisk's ast_true() reads it. */
+int
+sim_truthy(const char *v)
+{
+	static const char	*yes[] = { "yes", "true", "y", "t", "1",
+	    "on" };
+	size_t			 i;
+
+	for (i = 0; v != NULL && i < sizeof(yes) / sizeof(yes[0]); i++)
+		if (strcasecmp(v, yes[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Split a path like "a/b/c" into at most max segments of SIM_ID_LEN.
+ * Returns the count, or -1 for an empty or too long segment, or too many.
+ */
+int
+sim_path_split(const char *p, char seg[][SIM_ID_LEN], int max)
+{
+	size_t	n;
+	int	cnt = 0;
+
+	if (*p == '\0')
+		return 0;
+	for (;; p += n + 1) {
+		n = strcspn(p, "/");
+		if (n == 0 || n >= SIM_ID_LEN || cnt == max)
+			return -1;
+		memcpy(seg[cnt], p, n);
+		seg[cnt++][n] = '\0';
+		if (p[n] == '\0')
+			return cnt;
+	}
+}
+
 /* "USER:PASS", split at the first ':' like Asterisk does. */
 static int
 cred_match(const char *cred)
@@ -197,16 +266,19 @@ sim_auth_check(struct lws *wsi, const struct sim_req *r)
 
 /*
  * Write a complete JSON answer.  with_realm adds the WWW-Authenticate
- * header real Asterisk sends with its 401s.
+ * header real Asterisk sends with its 401s; location, when not NULL, the
+ * Location header of a 201.
  */
-int
-sim_http_reply(struct lws *wsi, unsigned int status, const char *body,
-    size_t len, int with_realm)
+static int
+http_reply(struct lws *wsi, unsigned int status, const char *body,
+    size_t len, int with_realm, const char *location)
 {
 	unsigned char	*buf, *start, *p, *end;
 	size_t		 cap = LWS_PRE + 1024 + len;
 	int		 rc = -1;
 
+	if (location != NULL)
+		cap += strlen(location);
 	if ((buf = malloc(cap)) == NULL)
 		return -1;
 	start = p = buf + LWS_PRE;
@@ -223,6 +295,10 @@ sim_http_reply(struct lws *wsi, unsigned int status, const char *body,
 	    (const unsigned char *)SIM_AUTH_REALM, sizeof(SIM_AUTH_REALM) - 1,
 	    &p, end))
 		goto out;
+	if (location != NULL && lws_add_http_header_by_name(wsi,
+	    (const unsigned char *)"Location:",
+	    (const unsigned char *)location, (int)strlen(location), &p, end))
+		goto out;
 	if (lws_finalize_write_http_header(wsi, start, &p, end))
 		goto out;
 	if (len > 0) {
@@ -237,13 +313,43 @@ out:
 	return rc;
 }
 
+int
+sim_http_reply(struct lws *wsi, unsigned int status, const char *body,
+    size_t len, int with_realm)
+{
+	return http_reply(wsi, status, body, len, with_realm, NULL);
+}
+
+/* A JSON answer built in b; an allocation failure drops the link. */
+int
+sim_http_json(struct lws *wsi, unsigned int status, const struct sim_buf *b)
+{
+	if (b->err)
+		return -1;
+	return http_reply(wsi, status, b->p, b->len, 0, NULL);
+}
+
+/* 201 Created with the new resource's Location, as ARI answers it. */
+int
+sim_http_created(struct lws *wsi, const struct sim_buf *b,
+    const char *location)
+{
+	if (b->err)
+		return -1;
+	return http_reply(wsi, 201, b->p, b->len, 0, location);
+}
+
 /* ARI error body, in the layout of real Asterisk (see rest-errors.txt). */
 static int
 msg_body(char *body, size_t len, const char *msg)
 {
+	char	esc[512];
 	int	n;
 
-	n = snprintf(body, len, "{\n  \"message\": \"%s\"\n}", msg);
+	/* messages may quote a client's name */
+	if (sim_json_escape(esc, sizeof(esc), msg) == (size_t)-1)
+		return -1;
+	n = snprintf(body, len, "{\n  \"message\": \"%s\"\n}", esc);
 	if (n < 0 || (size_t)n >= len)
 		return -1;
 	return n;
@@ -252,7 +358,7 @@ msg_body(char *body, size_t len, const char *msg)
 int
 sim_http_msg(struct lws *wsi, unsigned int status, const char *msg)
 {
-	char	body[256];
+	char	body[640];
 	int	n;
 
 	if ((n = msg_body(body, sizeof(body), msg)) == -1)
@@ -270,6 +376,8 @@ reason_phrase(unsigned int status)
 		return "Unauthorized";
 	case 404:
 		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
 	case 503:
 		return "Service Unavailable";
 	default:

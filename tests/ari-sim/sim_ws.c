@@ -33,6 +33,7 @@ static const char burst_tail[] = "\", \"type\": \"ChannelVarset\", "
 static void
 msg_free(struct sim_msg *m)
 {
+	free(m->stamp);
 	free(m->buf);
 	free(m);
 }
@@ -62,15 +63,23 @@ queue_pop(struct sim_session *s)
 	msg_free(m);
 }
 
+/*
+ * Queue one frame.  stamp, when not NULL, names the channel whose
+ * StasisStart this is: the moment lws takes the frame is recorded on the
+ * channel, the start of the answer latency.
+ */
 int
-sim_ws_send(struct sim_session *s, const char *data, size_t len)
+sim_ws_send_stamped(struct sim_session *s, const char *data, size_t len,
+    const char *stamp)
 {
 	struct sim_msg	*m;
 
 	if ((m = calloc(1, sizeof(*m))) == NULL)
 		return -1;
 	/* +1: a zero-length frame still needs a buffer */
-	if ((m->buf = malloc(LWS_PRE + len + 1)) == NULL) {
+	if ((m->buf = malloc(LWS_PRE + len + 1)) == NULL ||
+	    (stamp != NULL && (m->stamp = strdup(stamp)) == NULL)) {
+		free(m->buf);
 		free(m);
 		return -1;
 	}
@@ -79,6 +88,12 @@ sim_ws_send(struct sim_session *s, const char *data, size_t len)
 	m->len = len;
 	queue_push(s, m);
 	return 0;
+}
+
+int
+sim_ws_send(struct sim_session *s, const char *data, size_t len)
+{
+	return sim_ws_send_stamped(s, data, len, NULL);
 }
 
 /* Returns how many sockets got the frame queued. */
@@ -189,6 +204,8 @@ write_head(struct sim_session *s, const char *ts)
 	if (lws_write(s->wsi, p, len, LWS_WRITE_TEXT) < (int)len)
 		return -1;
 	sim.stats.events_sent++;
+	if (m->stamp != NULL)
+		sim_chan_stasis_written(m->stamp);
 	if (m->kind == SIM_MSG_BURST && m->seq_next++ < m->seq_last)
 		return 0;
 	queue_pop(s);
