@@ -129,7 +129,9 @@ struct sim_chan {
 	TAILQ_ENTRY(sim_chan)	 all;		/* calls.chan_list */
 	TAILQ_ENTRY(sim_chan)	 member;	/* bridge->chans */
 	struct sim_bridge	*bridge;
+	struct sim_chan		*peer;		/* other half of a Local pair */
 	TAILQ_HEAD(, sim_op)	 ops;		/* media; the head runs */
+	uint64_t		 seq;		/* the %08x of its name */
 	char			 id[SIM_ID_LEN];
 	char			 name[SIM_NAME_LEN];
 	enum sim_chan_state	 state;

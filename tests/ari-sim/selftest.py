@@ -1,0 +1,289 @@
+#!/usr/bin/env python3
+"""Self-test of mai-ari-sim's call simulation (python3, standard library).
+
+Starts ./mai-ari-sim on a free port, drives it over REST, /_sim/ and the
+events WebSocket, and checks what a Stasis application would see.  Run
+with `make -C tests/ari-sim selftest`; exits non-zero on the first failure.
+"""
+import base64, json, os, socket, struct, subprocess, sys, time
+import urllib.error, urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+AUTH = "Basic " + base64.b64encode(b"mai:mvoice8908!#").decode()
+
+
+class Events:
+    """A minimal /ari/events client: handshake, then text frames."""
+
+    def __init__(self, port, app, subscribe_all=True):
+        self.s = socket.create_connection(("127.0.0.1", port))
+        key = base64.b64encode(os.urandom(16)).decode()
+        sub = "&subscribeAll=true" if subscribe_all else ""
+        self.s.sendall((
+            f"GET /ari/events?app={app}{sub}&api_key=mai:mvoice8908!%23 "
+            f"HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+            f"Sec-WebSocket-Version: 13\r\n\r\n").encode())
+        self.buf = b""
+        while b"\r\n\r\n" not in self.buf:
+            self.buf += self.s.recv(4096)
+        head, self.buf = self.buf.split(b"\r\n\r\n", 1)
+        assert b" 101 " in head.split(b"\r\n")[0], head
+
+    def _need(self, n, timeout):
+        self.s.settimeout(timeout)
+        while len(self.buf) < n:
+            d = self.s.recv(65536)
+            if not d:
+                raise EOFError
+            self.buf += d
+
+    def recv(self, timeout=2.0):
+        self._need(2, timeout)
+        n, off = self.buf[1] & 0x7F, 2
+        if n == 126:
+            self._need(4, timeout)
+            n, off = struct.unpack(">H", self.buf[2:4])[0], 4
+        elif n == 127:
+            self._need(10, timeout)
+            n, off = struct.unpack(">Q", self.buf[2:10])[0], 10
+        self._need(off + n, timeout)
+        data, self.buf = self.buf[off:off + n], self.buf[off + n:]
+        return json.loads(data)
+
+    def drain(self, quiet=0.3):
+        out = []
+        try:
+            while True:
+                out.append(self.recv(quiet))
+        except (socket.timeout, TimeoutError):
+            return out
+
+    def types(self, quiet=0.3):
+        return [e["type"] for e in self.drain(quiet)]
+
+
+class Sim:
+    def __init__(self):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        self.port = s.getsockname()[1]
+        s.close()
+        self.proc = subprocess.Popen(
+            [os.path.join(HERE, "mai-ari-sim"), "--port", str(self.port),
+             "--user", "mai", "--password", "mvoice8908!#", "--quiet"],
+            stdout=subprocess.PIPE)
+        assert self.proc.stdout.readline().startswith(b"ari-sim listening")
+
+    def req(self, method, path, body=None, auth=True):
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+        elif method in ("POST", "PUT"):
+            data = b""
+        r = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}",
+                                   data=data, method=method)
+        if body is not None:
+            r.add_header("Content-Type", "application/json")
+        if auth:
+            r.add_header("Authorization", AUTH)
+        try:
+            with urllib.request.urlopen(r, timeout=5) as a:
+                raw, st, hdr = a.read(), a.status, a.headers
+        except urllib.error.HTTPError as e:
+            raw, st, hdr = e.read(), e.code, e.headers
+        return st, (json.loads(raw) if raw else None), hdr
+
+    def ctl(self, cmd):
+        return self.req("GET", "/_sim/" + cmd, auth=False)[1]
+
+    def stop(self):
+        self.proc.terminate()
+        assert self.proc.wait(5) == 0
+
+
+def eq(a, b, what):
+    if a != b:
+        raise AssertionError(f"{what}: got {a!r}, want {b!r}")
+
+
+def test_call_answer_play_hangup(sim, ev):
+    cid = sim.ctl("call?exten=555&caller=1001")["channel"]
+    e = ev.recv()
+    eq(e["type"], "StasisStart", "first event")
+    eq(e["args"], [], "args")
+    ch = e["channel"]
+    eq((ch["id"], ch["state"], ch["caller"]["number"]), (cid, "Ring", "1001"),
+       "channel")
+    eq(ch["dialplan"], {"context": "incoming", "exten": "555", "priority": 1,
+                        "app_name": "Stasis", "app_data": "mai"}, "dialplan")
+    eq(sim.req("POST", f"/ari/channels/{cid}/answer")[0], 204, "answer")
+    e = ev.recv()
+    eq((e["type"], e["channel"]["state"]), ("ChannelStateChange", "Up"), "up")
+    st, pb, hdr = sim.req("POST", f"/ari/channels/{cid}/play?media=sound:a"
+                          "&media=sound:b&playbackId=p1")
+    eq((st, pb["state"], pb["next_media_uri"]), (201, "queued", "sound:b"),
+       "play")
+    eq(hdr["Location"], "/playbacks/p1", "Location")
+    got = [(e["type"], e["playback"]["media_uri"], e["playback"]["state"])
+           for e in ev.drain(0.6)]
+    eq(got, [("PlaybackStarted", "sound:a", "playing"),
+             ("PlaybackContinuing", "sound:a", "continuing"),
+             ("PlaybackStarted", "sound:b", "playing"),
+             ("PlaybackFinished", "sound:b", "done")], "playback events")
+    eq(sim.req("DELETE", f"/ari/channels/{cid}?reason_code=17")[0], 204,
+       "hangup")
+    got = ev.drain()
+    eq([e["type"] for e in got], ["ChannelHangupRequest", "StasisEnd",
+                                  "ChannelDestroyed"], "hangup events")
+    eq((got[0]["cause"], got[0]["soft"]), (17, True), "hangup request")
+    eq((got[2]["cause"], got[2]["cause_txt"]), (17, "User busy"), "destroyed")
+    eq(sim.req("POST", f"/ari/channels/{cid}/answer")[1],
+       {"message": "Channel not found"}, "gone")
+    st = sim.ctl("stats")
+    eq((st["calls_started"], st["calls_ended"], st["channels"]), (1, 1, 0),
+       "call stats")
+    eq(st["answer_latency_us"]["count"], 1, "latency sample")
+
+
+def test_errors(sim, ev):
+    eq(sim.req("POST", "/ari/channels/nope/answer")[:2],
+       (404, {"message": "Channel not found"}), "404")
+    cid = sim.ctl("call")["channel"]
+    ev.drain()
+    eq(sim.req("POST", f"/ari/channels/{cid}/play")[:2],
+       (400, {"message": "Missing parameter media"}), "no media")
+    eq(sim.req("GET", f"/ari/channels/{cid}/variable?variable=X")[:2],
+       (404, {"message": "Provided variable was not found"}), "no var")
+    eq(sim.req("POST", f"/ari/channels/{cid}/variable?variable=X&value=1")[0],
+       204, "set var")
+    eq(ev.recv()["type"], "ChannelVarset", "varset event")
+    eq(sim.req("GET", f"/ari/channels/{cid}/variable?variable=X")[1],
+       {"value": "1"}, "get var")
+    eq(sim.req("DELETE", f"/ari/channels/{cid}?reason=nope")[0], 400,
+       "bad reason")
+    eq(sim.req("POST", f"/ari/channels/{cid}/continue?context=done")[0], 204,
+       "continue")
+    eq(ev.recv()["type"], "StasisEnd", "continue StasisEnd")
+    eq(sim.req("POST", f"/ari/channels/{cid}/answer")[:2],
+       (409, {"message": "Channel not in Stasis application"}), "409")
+    e = ev.recv()  # the dialplan hangs up; subscribeAll sees it
+    eq((e["type"], e["channel"]["dialplan"]["context"]),
+       ("ChannelDestroyed", "done"), "after continue")
+
+
+def test_originate(sim, ev):
+    st, ch, _ = sim.req("POST", "/ari/channels", {
+        "endpoint": "PJSIP/bob", "app": "mai", "appArgs": "x,y",
+        "channelId": "o1", "variables": {"V": "w"}})
+    eq((st, ch["id"], ch["state"]), (200, "o1", "Down"), "originate")
+    eq([(e["type"], e.get("args")) for e in ev.drain()],
+       [("ChannelStateChange", None), ("StasisStart", ["x", "y"])],
+       "originate events")
+    eq(sim.req("GET", "/ari/channels/o1/variable?variable=V")[1],
+       {"value": "w"}, "body variables")
+    eq(sim.req("POST", "/ari/channels/o1", {"endpoint": "PJSIP/a",
+                                            "app": "mai"})[0], 409, "dup id")
+    sim.req("POST", "/ari/channels?endpoint=PJSIP/busy&app=mai")
+    e = ev.drain()
+    eq([(x["type"], x["cause"]) for x in e], [("ChannelDestroyed", 17)],
+       "busy")
+    eq(sim.req("POST", "/ari/channels?app=mai")[0], 400, "no endpoint")
+    st, ch, _ = sim.req("POST", "/ari/channels?endpoint=Local/100@out"
+                        "&app=mai&channelId=L1&otherChannelId=L2")
+    eq((st, ch["name"][-2:]), (200, ";1"), "Local ;1")
+    eq([(e["type"], e["channel"]["id"]) for e in ev.drain()],
+       [("ChannelStateChange", "L2"), ("ChannelStateChange", "L1"),
+        ("StasisStart", "L1")], "Local pair answered")
+    sim.req("DELETE", "/ari/channels/L2")
+    eq([(e["type"], e["channel"]["id"]) for e in ev.drain()],
+       [("ChannelHangupRequest", "L2"), ("ChannelDestroyed", "L2"),
+        ("ChannelHangupRequest", "L1"), ("StasisEnd", "L1"),
+        ("ChannelDestroyed", "L1")], "Local pair ends together")
+    st, ch, _ = sim.req("POST", "/ari/channels/externalMedia?app=mai"
+                        "&external_host=127.0.0.1:4000&format=ulaw")
+    eq((st, sorted(ch["channelvars"])), (200, ["UNICASTRTP_LOCAL_ADDRESS",
+                                               "UNICASTRTP_LOCAL_PORT"]),
+       "externalMedia")
+    eq(ev.types()[-1], "StasisStart", "externalMedia StasisStart")
+    base = "/ari/channels/externalMedia?app=mai&external_host=h:1"
+    eq(sim.req("POST", base)[0], 400, "no format")
+    eq(sim.req("POST", base + "&format=ulaw&direction=in")[0], 400, "dir")
+    eq(sim.req("POST", base + "&format=ulaw&transport=sctp")[0], 501, "tr")
+
+
+def test_bridge_record_dtmf(sim, ev):
+    a = sim.ctl("call")["channel"]
+    b = sim.ctl("call")["channel"]
+    ev.drain()
+    st, br, _ = sim.req("POST", "/ari/bridges?type=mixing&bridgeId=b1")
+    eq((st, br["bridge_type"], br["channels"]), (200, "mixing", []), "bridge")
+    eq(ev.types(), ["BridgeCreated"], "BridgeCreated")
+    eq(sim.req("POST", f"/ari/bridges/b1/addChannel?channel={a},{b}")[0],
+       204, "add")
+    eq(ev.types(), ["ChannelEnteredBridge"] * 2, "entered")
+    sim.ctl(f"hangup?channel={a}")
+    eq(ev.types(), ["ChannelHangupRequest", "ChannelLeftBridge", "StasisEnd",
+                    "ChannelDestroyed"], "caller hangs up in bridge")
+    eq(sim.req("POST", f"/ari/channels/{b}/record?name=r&format=wav")[0], 201,
+       "record in bridge")
+    eq(ev.types(), ["RecordingFailed"], "recording in a bridge fails")
+    eq(sim.req("DELETE", "/ari/bridges/b1")[0], 204, "bridge destroy")
+    eq(ev.types(), ["ChannelLeftBridge", "BridgeDestroyed"], "destroyed")
+    sim.ctl("media?recording_ms=5000")  # DTMF must end it, not time
+    st, rec, _ = sim.req("POST", f"/ari/channels/{b}/record?name=r2"
+                         "&format=wav&terminateOn=%23")
+    eq((st, rec["state"]), (201, "queued"), "record")
+    eq(ev.types(), ["ChannelStateChange", "RecordingStarted"], "rec start")
+    sim.ctl(f"dtmf?channel={b}&digits=1%23&gap_ms=20")
+    got = ev.drain()
+    eq([(e["type"], e.get("digit")) for e in got],
+       [("ChannelDtmfReceived", "1"), ("ChannelDtmfReceived", "#"),
+        ("RecordingFinished", None)], "dtmf ends recording")
+    eq(got[0]["duration_ms"], 100, "duration_ms")
+    sim.ctl("media?recording_ms=100")
+
+
+def test_stats_batch_reset(sim, ev):
+    sim.ctl("reset_calls")
+    eq(sim.ctl("calls?n=200")["started"], 200, "batch")
+    eq(len(ev.drain()), 200, "200 StasisStart")
+    st = sim.ctl("stats")
+    eq((st["channels"], st["channels_in_stasis"]), (200, 200), "alive")
+    eq(sim.ctl("hangup?all=1")["hungup"], 200, "hangup all")
+    st = sim.ctl("stats")
+    eq((st["calls_started"], st["calls_ended"]), (200, 200), "ended")
+    sim.ctl("calls?n=5")
+    eq(sim.ctl("reset_calls")["channels"], 5, "reset")
+    eq(sim.ctl("stats")["calls_started"], 0, "zeroed")
+
+
+def test_no_subscribe_all(sim):
+    ev = Events(sim.port, "quiet", subscribe_all=False)
+    cid = sim.ctl("call?app=quiet")["channel"]
+    eq(ev.types(), ["StasisStart"], "start")
+    sim.req("POST", f"/ari/channels/{cid}/continue")
+    time.sleep(0.2)
+    eq(ev.types(), ["StasisEnd"], "no ChannelDestroyed after StasisEnd")
+
+
+def main():
+    subprocess.run(["make", "-s", "-C", HERE], check=True)
+    sim = Sim()
+    try:
+        sim.ctl("media?playback_ms=50&recording_ms=100&answer_delay_ms=10"
+                "&continue_ms=10")
+        ev = Events(sim.port, "mai")
+        for t in (test_call_answer_play_hangup, test_errors, test_originate,
+                  test_bridge_record_dtmf, test_stats_batch_reset):
+            t(sim, ev)
+            print("ok", t.__name__)
+        test_no_subscribe_all(sim)
+        print("ok test_no_subscribe_all")
+    finally:
+        sim.stop()
+    print("selftest: all passed")
+
+
+if __name__ == "__main__":
+    main()
