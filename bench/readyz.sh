@@ -41,15 +41,22 @@ until [ "$(curl -s -o /dev/null -w '%{http_code}' "$url" || true)" = 200 ]; do
 	sleep 0.1
 done
 
-echo "== idle memory (VmRSS, kB) after ready"
+# RSS counts every shared library page each process has touched (libc in
+# all four, libcurl's OpenSSL/GnuTLS tree in two), plus the kernel's
+# fault-around; PSS splits shared pages between their users, Private is
+# what each process alone costs.
+echo "== idle memory after ready (kB, from /proc/PID/smaps_rollup)"
 sleep 2
-total=0
+printf '%-18s %8s %8s %8s\n' process rss pss private
 for p in $sup $(cat "$tmp"/run/*-worker.pid); do
-	rss=$(awk '/^VmRSS/ {print $2}' /proc/"$p"/status)
-	printf '%-20s %6s\n' "$(cat /proc/"$p"/comm)" "$rss"
-	total=$((total + rss))
-done
-echo "total                $total kB"
+	awk -v n="$(cat /proc/"$p"/comm)" '
+	    /^Rss:/ { r = $2 } /^Pss:/ { s = $2 }
+	    /^Private_(Clean|Dirty):/ { v += $2 }
+	    END { printf "%-18s %8d %8d %8d\n", n, r, s, v }' \
+	    /proc/"$p"/smaps_rollup
+done | tee "$tmp/mem"
+awk '{ r += $2; s += $3; v += $4 }
+    END { printf "%-18s %8d %8d %8d\n", "total", r, s, v }' "$tmp/mem"
 
 # wrk on core 1, the (single-threaded) health-worker on core 0.
 taskset -pc 0 "$(cat "$tmp/run/health-worker.pid")" >/dev/null
