@@ -12,6 +12,7 @@
 
 #include "log.h"
 #include "privsep.h"
+#include "ari_rest.h"
 #include "flow.h"
 
 static char	ipc_buf[MAI_FRAME_PAYLOAD_MAX];
@@ -52,12 +53,15 @@ flow_event_handle(struct flow *f, uint64_t seq, const char *data, size_t len)
 	f->counters.v[MAI_CNT_FLOW_EVENTS]++;
 	json_tokener_reset(f->tok);
 	obj = json_tokener_parse_ex(f->tok, data, (int)len);
-	if (obj == NULL || !json_object_object_get_ex(obj, "type", &type))
+	if (obj == NULL || !json_object_object_get_ex(obj, "type", &type)) {
 		log_warnx("event without a type seq=%llu len=%zu",
 		    (unsigned long long)seq, len);
-	else
-		log_debug("event seq=%llu type=%s", (unsigned long long)seq,
-		    json_object_get_string(type));
+		json_object_put(obj);
+		return;
+	}
+	log_debug("event seq=%llu type=%s", (unsigned long long)seq,
+	    json_object_get_string(type));
+	ariev_handle(f, obj);
 	json_object_put(obj);
 }
 
@@ -81,6 +85,8 @@ flow_ack(struct flow *f)
 static void
 flow_ipc_frame(struct flow *f, const struct mai_frame_hdr *hdr, size_t len)
 {
+	char	err[FLOW_ERR_MAX];
+
 	if (!msg_payload_ok(hdr->type, len)) {
 		log_warnx("frame from supervisor refused type=%s len=%zu",
 		    msg_name(hdr->type), len);
@@ -92,13 +98,35 @@ flow_ipc_frame(struct flow *f, const struct mai_frame_hdr *hdr, size_t len)
 		flow_event_handle(f, hdr->seq, ipc_buf, len);
 		break;
 	case MAI_MSG_CONFIG:
+		/* A reload: new settings and flows, calls keep running. */
 		memcpy(&f->conf, ipc_buf, sizeof(f->conf));
 		log_setlevel(f->conf.log_level, f->conf.log_json);
+		if (ari_rest_configure(f->rest, &f->conf) == -1)
+			log_warnx("reload: ARI credentials not taken over");
+		break;
+	case MAI_MSG_FLOWS:
+		/* The flow file's bytes, after CONFIG at start and reload. */
+		flow_flows_set(f, flowset_parse(f->conf.flows_file, ipc_buf,
+		    len, err, sizeof(err)), err);
 		break;
 	default:
 		log_warnx("unexpected frame from supervisor type=%s",
 		    msg_name(hdr->type));
 	}
+}
+
+/*
+ * Stop or resume reading the supervisor's socket.  While stopped, events
+ * wait in the supervisor's queue; reconcile.c needs that at start.
+ */
+void
+flow_ipc_hold(struct flow *f, int on)
+{
+	if (on && !f->holding)
+		event_del(f->ev_ipc);
+	else if (!on && f->holding)
+		event_add(f->ev_ipc, NULL);
+	f->holding = (uint8_t)on;
 }
 
 static void

@@ -75,15 +75,18 @@ struct ari_result;
 #define FLOW_HOPS_MAX		32
 
 /* ARI request queue: beyond ari_rest's own bound, up to this many wait. */
-#define FLOW_BACKLOG_MAX	8192
+#define FLOW_BACKLOG_MAX	(2 * FLOW_CALLS_MAX)
 #define FLOW_ARI_TIMEOUT_MS	5000
 #define FLOW_WEBHOOK_TIMEOUT_MS	3000	/* default of the action */
+
+/* At start, how long the FLOWS frame may take after CONFIG. */
+#define FLOW_FLOWS_WAIT_MS	2000
 
 /* Restart reconciliation. */
 #define FLOW_RECONCILE_HOLD_MS	5000	/* events wait at most this long */
 #define FLOW_RECONCILE_RETRY_MS	500
 
-/* The channel variable that says where a call is: "FLOW/STATE". */
+/* The channel variable that says where a call is: "FLOW/STATE/SEQ". */
 #define FLOW_STATE_VAR		"MAI_STATE"
 /* Prefix of every id mai makes: legs, bridges, playbacks. */
 #define FLOW_ID_PREFIX		"mai-"
@@ -120,9 +123,8 @@ struct act {
 	char		 terminator;	/* gather, record; 0: none */
 	uint8_t		 async;		/* play: go on at once */
 	uint8_t		 beep;		/* record */
-	uint8_t		 when_bot;	/* bot: needs conf.bot_media */
-	const char	*name;		/* variable; recording name */
-	const char	*value;		/* setvar */
+	const char	*var;		/* gather, record, setvar: variable */
+	const char	*value;		/* setvar value; record name */
 	const char	*format;	/* record, bot */
 	const char	*target;	/* dial endpoint, bot host, url */
 	const char	*transport;	/* bot */
@@ -226,6 +228,9 @@ struct act_rt {
 	uint8_t		 leg_up;	/* dial answered / bot leg created */
 	uint8_t		 prompt;	/* gather: prompt still playing */
 	uint8_t		 bg;		/* playback is an async play's */
+	uint8_t		 playing;	/* Asterisk answered its POST */
+	uint8_t		 soon_set;	/* ev_act finishes with `soon` */
+	const char	*soon;
 };
 
 struct areq;
@@ -288,21 +293,28 @@ struct flow {
 	struct areq_list	 backlog;	/* waiting for ari_rest room */
 	size_t			 nbacklog;
 	uint8_t			 holding;	/* events wait for reconcile */
+	uint8_t			 flows_seen;	/* a flow file came (or not) */
 	struct event		*ev_reconcile;
 	uint64_t		 reconcile_deadline_ns;
 };
 
 /* flowfile.c */
+struct flowset	*flowset_parse(const char *, const char *, size_t, char *,
+		    size_t);
 struct flowset	*flowset_load(const char *, char *, size_t);
 void		 flowset_unref(struct flowset *);
 int		 flowset_route(const struct flowset *, const char *,
 		    const char *);
 int		 flowdef_state(const struct flowdef *, const char *);
 int		 flowset_flow(const struct flowset *, const char *);
+
+/* flowjson.c */
 void		 fparse_err(struct fparse *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 int		 fparse_keys(struct fparse *, struct json_object *,
 		    const char *, const char *const *);
+struct json_object *flowjson_parse(struct fparse *, const char *, size_t);
+int		 flowjson_read(struct fparse *, char *, size_t *);
 
 /* flowact.c */
 int		 flowact_parse(struct fparse *, struct json_object *,
@@ -310,6 +322,7 @@ int		 flowact_parse(struct fparse *, struct json_object *,
 const char	*act_name(enum act_kind);
 int		 act_waits(const struct act *);
 int		 act_terminal(const struct act *);
+size_t		 act_ids(const struct act *);
 
 /* flowcheck.c */
 int		 flowcheck_event(const char *);
@@ -325,8 +338,10 @@ void		 call_obj_id(struct call *, char, char *, size_t);
 struct call	*call_of_obj(struct flow *, const char *);
 
 /* vars.c */
+int		 var_name_ok(const char *);
 const char	*var_get(const struct call *, const char *);
 int		 var_set(struct call *, const char *, const char *);
+int		 var_set_channel(struct call *, const char *, const char *);
 void		 var_expand(const struct call *, const char *, char *, size_t);
 
 /* areq.c */
@@ -335,13 +350,15 @@ typedef void	(*areq_cb)(struct call *, const struct ari_result *,
 void		 areq_init(struct flow *);
 void		 areq_call(struct call *, const char *, const char *, areq_cb);
 void		 areq_loose(struct flow *, const char *, const char *);
-void		 areq_get(struct flow *, const char *, areq_cb, struct call *);
-int		 areq_webhook(struct call *, const char *, const char *,
+int		 areq_webhook(struct call *, const char *, struct json_object *,
 		    unsigned int, areq_cb);
+void		 areq_forget_webhook(struct call *);
 void		 areq_detach_all(struct call *);
 int		 areq_gone(const struct call *, const struct ari_result *);
+int		 areq_path_add(char *, size_t, const char *, const char *);
 
 /* engine.c */
+void		 engine_state_timer(evutil_socket_t, short, void *);
 void		 engine_start(struct call *, const struct flowdef *, int,
 		    const char *);
 void		 engine_step_done(struct call *, const char *, const char *);
@@ -350,8 +367,15 @@ void		 engine_goto(struct call *, int, const char *, const char *);
 void		 engine_leave(struct call *);
 void		 engine_ari_failed(struct call *, const struct ari_result *);
 void		 engine_fallback(struct call *, const char *);
+void		 engine_hangup(struct call *);
+const struct act *engine_act(const struct call *);
 
 /* actions.c */
+void		 action_timer(evutil_socket_t, short, void *);
+void		 action_soon(struct call *, const char *);
+void		 action_stop_playback(struct call *);
+void		 action_quiet_cb(struct call *, const struct ari_result *,
+		    uint32_t);
 void		 action_start(struct call *, const struct act *);
 void		 action_dtmf(struct call *, char);
 void		 action_playback_done(struct call *, const char *, int);
@@ -372,6 +396,8 @@ void		 webhook_start(struct call *, const struct act *);
 /* ariev.c */
 void		 ariev_handle(struct flow *, struct json_object *);
 void		 ariev_stasis_start(struct flow *, struct json_object *);
+void		 ariev_fill_call(struct call *, struct json_object *);
+void		 ariev_orphan(struct flow *, const char *);
 
 /* reconcile.c */
 void		 reconcile_start(struct flow *);
@@ -381,6 +407,8 @@ void		 reconcile_resume(struct call *, const char *);
 void		 flow_ipc_attach(struct flow *);
 void		 flow_ipc_hold(struct flow *, int);
 void		 flow_event_handle(struct flow *, uint64_t, const char *, size_t);
-void		 flow_reload(struct flow *);
+
+/* main.c */
+void		 flow_flows_set(struct flow *, struct flowset *, const char *);
 
 #endif /* MAI_FLOW_H */

@@ -1,19 +1,29 @@
 /*
  * main.c — mai-flow-worker: the life of the call-flow process, in order.
  *
- * Handshake with the supervisor, drop privileges, load the seccomp
- * allow-list, then handle ARI events until the supervisor goes away or
- * SIGTERM arrives.  Call flows themselves arrive with a later change;
- * today this process receives, handles and acknowledges every event.
+ * Handshake with the supervisor (CONFIG, then the flow file's bytes),
+ * drop privileges, set up the REST client, load the seccomp allow-list,
+ * take over calls a previous flow-worker left in Stasis, then drive calls
+ * from ARI events until the supervisor goes away or SIGTERM arrives.  Calls stay in
+ * Asterisk when this process ends: the next flow-worker resumes them.
+ *
+ * `mai-flow-worker --check FILE` only reads and checks a flow file, for
+ * operators (and for `mai-supervisor -t`): exit 0 when it can be used.
  */
+#include <sys/socket.h>
+
+#include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
 #include <event2/event.h>
 
 #include "log.h"
 #include "privsep.h"
+#include "ari_rest.h"
 #include "flow.h"
 
 static void
@@ -26,29 +36,140 @@ flow_signal_cb(evutil_socket_t sig, short ev, void *arg)
 	event_base_loopexit(f->base, NULL);
 }
 
-int
-main(void)
+/*
+ * New flows (parsed, or NULL with the reason in err).  A broken file never
+ * replaces working flows; at start it leaves none, and calls continue in
+ * the dialplan until a reload brings a valid one.
+ */
+void
+flow_flows_set(struct flow *f, struct flowset *fs, const char *err)
 {
-	struct flow	 flow;
+	int	reload = f->flows_seen;
+
+	f->flows_seen = 1;
+	if (fs == NULL) {
+		if (reload)
+			f->counters.v[FLOW_CNT_RELOAD_FAILS]++;
+		log_warnx("call flows not %s: %s; %s", reload ? "reloaded" :
+		    "loaded", err, f->fs != NULL ? "the previous flows stay" :
+		    "calls continue in the dialplan until a valid file is "
+		    "loaded (SIGHUP to the supervisor)");
+		return;
+	}
+	flowset_unref(f->fs);
+	f->fs = fs;
+	log_info("call flows %s file=%s flows=%zu states=%zu routes=%zu "
+	    "default=%s", reload ? "reloaded" : "loaded", f->conf.flows_file,
+	    fs->nflows, fs->nstates, fs->nroutes, fs->dflt >= 0 ?
+	    fs->flows[fs->dflt].name : "-");
+}
+
+/*
+ * The supervisor sends the flow file's bytes (FLOWS) right after CONFIG:
+ * this process opens no files.  They are taken here, before events and
+ * the reconciliation, so that resumed calls find their flows.
+ */
+static void
+flow_first_flows(struct flow *f)
+{
+	struct pollfd		pfd = { .fd = MAI_IPC_FD, .events = POLLIN };
+	struct mai_frame_hdr	hdr;
+	char			err[FLOW_ERR_MAX], *buf;
+	ssize_t			n;
+
+	if (poll(&pfd, 1, FLOW_FLOWS_WAIT_MS) != 1 ||
+	    recv(MAI_IPC_FD, &hdr, sizeof(hdr), MSG_PEEK) !=
+	    (ssize_t)sizeof(hdr) || hdr.type != MAI_MSG_FLOWS) {
+		log_warnx("no flow file from the supervisor yet");
+		return;
+	}
+	if ((buf = malloc(MAI_FRAME_PAYLOAD_MAX)) == NULL)
+		fatal("flows buffer");
+	n = frame_recv(MAI_IPC_FD, &hdr, buf, MAI_FRAME_PAYLOAD_MAX, NULL);
+	if (n < 0)
+		flow_flows_set(f, NULL, frame_error(n));
+	else
+		flow_flows_set(f, flowset_parse(f->conf.flows_file, buf,
+		    (size_t)n, err, sizeof(err)), err);
+	free(buf);
+}
+
+static int
+flow_check_file(const char *file)
+{
+	struct flowset	*fs;
+	char		 err[FLOW_ERR_MAX];
+
+	log_init("flow-worker", LOG_LVL_WARN, 0);
+	if ((fs = flowset_load(file, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	printf("%s: ok: flows=%zu states=%zu routes=%zu default=%s\n", file,
+	    fs->nflows, fs->nstates, fs->nroutes, fs->dflt >= 0 ?
+	    fs->flows[fs->dflt].name : "-");
+	flowset_unref(fs);
+	return 0;
+}
+
+static void
+flow_setup(struct flow *f)
+{
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		fatalx("curl_global_init failed");
+	if ((f->rest = ari_rest_new(f->base, &f->conf)) == NULL)
+		fatalx("ARI REST client: out of memory");
+	calls_init(f);
+	areq_init(f);
+	flow_first_flows(f);
+}
+
+static void
+flow_teardown(struct flow *f)
+{
+	calls_free_all(f);
+	ari_rest_free(f->rest);
+	flowset_unref(f->fs);
+	if (f->ev_reconcile != NULL)
+		event_free(f->ev_reconcile);
+	curl_global_cleanup();
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct flow	*flow;
 	struct event	*ev_term, *ev_int;
 
-	memset(&flow, 0, sizeof(flow));
+	if (argc == 3 && strcmp(argv[1], "--check") == 0)
+		return flow_check_file(argv[2]);
+	if (argc != 1) {
+		fprintf(stderr, "usage: mai-flow-worker [--check FILE]\n");
+		return 2;
+	}
+	/* Big (the call table): on the heap, not the stack. */
+	if ((flow = calloc(1, sizeof(*flow))) == NULL)
+		fatal("flow");
 	log_init("flow-worker", LOG_LVL_INFO, 0);
 	worker_hello(MAI_ROLE_FLOW);
-	worker_recv_config(&flow.conf);
-	privsep_drop(&flow.conf);
+	worker_recv_config(&flow->conf);
+	privsep_drop(&flow->conf);
 	signal(SIGPIPE, SIG_IGN);
-	if ((flow.base = event_base_new()) == NULL)
+	if ((flow->base = event_base_new()) == NULL)
 		fatalx("event_base_new");
+	flow_setup(flow);
 	sandbox_enter(MAI_ROLE_FLOW);
-	ev_term = evsignal_new(flow.base, SIGTERM, flow_signal_cb, &flow);
-	ev_int = evsignal_new(flow.base, SIGINT, flow_signal_cb, &flow);
+	ev_term = evsignal_new(flow->base, SIGTERM, flow_signal_cb, flow);
+	ev_int = evsignal_new(flow->base, SIGINT, flow_signal_cb, flow);
 	if (ev_term == NULL || ev_int == NULL || evsignal_add(ev_term, NULL) ||
 	    evsignal_add(ev_int, NULL))
 		fatalx("evsignal");
-	flow_ipc_attach(&flow);
-	log_info("flow-worker running app=%s", flow.conf.ari_app);
-	event_base_dispatch(flow.base);
-	explicit_bzero(&flow.conf, sizeof(flow.conf));
+	flow_ipc_attach(flow);
+	log_info("flow-worker running app=%s", flow->conf.ari_app);
+	reconcile_start(flow);
+	event_base_dispatch(flow->base);
+	flow_teardown(flow);
+	explicit_bzero(&flow->conf, sizeof(flow->conf));
+	free(flow);
 	return 0;
 }

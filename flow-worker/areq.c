@@ -1,0 +1,326 @@
+/*
+ * areq.c — ARI requests on behalf of calls, in order, never lost.
+ *
+ * A call's requests go out one at a time, each after the previous one was
+ * answered: Asterisk serves concurrent requests on several connections in
+ * any order, and "stop this playback" must not overtake "play".  Requests
+ * nobody waits for (a leg hung up after its caller left) and webhooks go
+ * out at once.  When ari_rest has ARI_REST_MAX_CALLS pending, requests
+ * wait here (FLOW_BACKLOG_MAX, then they fail and are counted) instead of
+ * failing the call.  A failure to even start a request is reported from
+ * the loop, like any answer, so callers never see re-entry.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "log.h"
+#include "ari_rest.h"
+#include "urlenc.h"
+#include "flow.h"
+
+enum areq_where {
+	AREQ_QUEUED = 0,	/* in its call's list behind another */
+	AREQ_BACKLOG,		/* waiting for room in ari_rest */
+	AREQ_FLIGHT,		/* ari_rest has it */
+	AREQ_FAILING		/* could not start; reported from the loop */
+};
+
+struct areq {
+	TAILQ_ENTRY(areq)	 entry;		/* in its call's reqs */
+	TAILQ_ENTRY(areq)	 bentry;	/* in the backlog */
+	struct flow		*f;
+	struct call		*call;		/* NULL: nobody waits */
+	const char		*method;
+	char			*target;	/* ARI path or absolute URL */
+	struct json_object	*body;
+	unsigned int		 timeout_ms;
+	areq_cb			 cb;
+	uint32_t		 gen;
+	uint8_t			 url;		/* target is a URL (webhook) */
+	uint8_t			 serial;	/* in call->reqs */
+	enum areq_where		 where;
+	int			 err;		/* AREQ_FAILING: errno */
+};
+
+static void	areq_done(const struct ari_result *, void *);
+static void	areq_issue(struct areq *);
+
+void
+areq_init(struct flow *f)
+{
+	TAILQ_INIT(&f->backlog);
+	f->nbacklog = 0;
+}
+
+static struct areq *
+areq_new(struct flow *f, struct call *c, const char *method,
+    const char *target, areq_cb cb)
+{
+	struct areq	*r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL ||
+	    (r->target = strdup(target)) == NULL)
+		fatal("ARI request");
+	r->f = f;
+	r->call = c;
+	r->method = method;
+	r->cb = cb;
+	r->gen = c != NULL ? c->gen : 0;
+	r->timeout_ms = FLOW_ARI_TIMEOUT_MS;
+	return r;
+}
+
+static void
+areq_free(struct areq *r)
+{
+	json_object_put(r->body);
+	free(r->target);
+	free(r);
+}
+
+/* A result for a request that never reached ari_rest. */
+static void
+areq_fail_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct areq		*r = arg;
+	struct ari_result	 res;
+	char			 err[FLOW_ERR_MAX];
+
+	(void)fd;
+	(void)ev;
+	memset(&res, 0, sizeof(res));
+	res.method = r->method;
+	res.path = r->target;
+	res.fail = ARI_FAIL_TRANSPORT;
+	snprintf(err, sizeof(err), "%s %.200s: not sent: %s", r->method,
+	    r->url ? "(webhook)" : r->target, r->err == EAGAIN ?
+	    "too many requests waiting" : strerror(r->err));
+	res.error = err;
+	areq_done(&res, r);
+}
+
+static void
+areq_fail_later(struct areq *r, int err)
+{
+	static const struct timeval	now = { 0, 0 };
+
+	r->where = AREQ_FAILING;
+	r->err = err;
+	if (event_base_once(r->f->base, -1, EV_TIMEOUT, areq_fail_cb, r,
+	    &now) == -1)
+		fatalx("event_base_once");
+}
+
+static void
+areq_issue(struct areq *r)
+{
+	struct flow	*f = r->f;
+	int		 rc;
+
+	if (r->url)
+		rc = ari_rest_call_url(f->rest, r->method, r->target, r->body,
+		    r->timeout_ms, areq_done, r);
+	else
+		rc = ari_rest_call(f->rest, r->method, r->target, r->body,
+		    r->timeout_ms, areq_done, r);
+	if (rc == 0) {
+		r->where = AREQ_FLIGHT;
+		return;
+	}
+	if (errno == EAGAIN && f->nbacklog < FLOW_BACKLOG_MAX) {
+		r->where = AREQ_BACKLOG;
+		TAILQ_INSERT_TAIL(&f->backlog, r, bentry);
+		f->nbacklog++;
+		return;
+	}
+	areq_fail_later(r, errno);
+}
+
+/* Room in ari_rest again: oldest first, until it is full once more. */
+static void
+areq_drain(struct flow *f)
+{
+	struct areq	*r;
+
+	while ((r = TAILQ_FIRST(&f->backlog)) != NULL) {
+		TAILQ_REMOVE(&f->backlog, r, bentry);
+		f->nbacklog--;
+		areq_issue(r);
+		if (r->where == AREQ_BACKLOG)
+			break;
+	}
+}
+
+/*
+ * Not errors: 404 on DELETE (what we wanted gone is gone) and on reading
+ * a variable that is not set (reconcile.c asks for MAI_STATE).
+ */
+static int
+areq_benign(const struct areq *r, const struct ari_result *res)
+{
+	return res->status == 404 && (strcmp(r->method, "DELETE") == 0 ||
+	    (strcmp(r->method, "GET") == 0 &&
+	    strstr(r->target, "/variable?") != NULL));
+}
+
+static void
+areq_done(const struct ari_result *res, void *arg)
+{
+	struct areq	*r = arg;
+	struct flow	*f = r->f;
+	struct call	*c = r->call;
+	struct areq	*next;
+
+	if (res->error != NULL && !areq_benign(r, res) && !r->url &&
+	    res->fail != ARI_FAIL_CANCELLED) {
+		f->counters.v[FLOW_CNT_ARI_ERRORS]++;
+		log_debug("ARI request failed: %s", res->error);
+	}
+	if (c != NULL && r->serial) {
+		/* Its successor goes out before anyone reacts to this one. */
+		TAILQ_REMOVE(&c->reqs, r, entry);
+		if ((next = TAILQ_FIRST(&c->reqs)) != NULL)
+			areq_issue(next);
+	}
+	if (c != NULL && r->url)
+		c->webhook = NULL;
+	if (c != NULL && r->cb != NULL && res->fail != ARI_FAIL_CANCELLED)
+		r->cb(c, res, r->gen);
+	areq_free(r);
+	areq_drain(f);
+}
+
+/* METHOD path for call c, after the call's earlier requests. */
+void
+areq_call(struct call *c, const char *method, const char *path, areq_cb cb)
+{
+	struct areq	*r = areq_new(c->f, c, method, path, cb);
+	int		 first = TAILQ_EMPTY(&c->reqs);
+
+	r->serial = 1;
+	TAILQ_INSERT_TAIL(&c->reqs, r, entry);
+	if (first)
+		areq_issue(r);
+}
+
+/* Fire and forget: cleanup that no call waits for. */
+void
+areq_loose(struct flow *f, const char *method, const char *path)
+{
+	areq_issue(areq_new(f, NULL, method, path, NULL));
+}
+
+/*
+ * POST body (JSON, which this takes over) to an absolute URL, outside the
+ * call's ARI order.  -1 (body released) if the URL cannot be used.
+ */
+int
+areq_webhook(struct call *c, const char *url, struct json_object *body,
+    unsigned int timeout_ms, areq_cb cb)
+{
+	struct areq	*r;
+
+	if (!ari_url_ok(url)) {
+		json_object_put(body);
+		return -1;
+	}
+	r = areq_new(c->f, c, "POST", url, cb);
+	r->url = 1;
+	r->timeout_ms = timeout_ms;
+	r->body = body;
+	c->webhook = r;
+	areq_issue(r);
+	return 0;
+}
+
+/* The webhook in flight is not waited for any more. */
+void
+areq_forget_webhook(struct call *c)
+{
+	if (c->webhook == NULL)
+		return;
+	if (c->webhook->where == AREQ_BACKLOG) {
+		TAILQ_REMOVE(&c->f->backlog, c->webhook, bentry);
+		c->f->nbacklog--;
+		areq_free(c->webhook);
+	} else
+		c->webhook->call = NULL;
+	c->webhook = NULL;
+}
+
+/*
+ * The call ends: what it queued is dropped unsent (a creation without
+ * its caller would only leave an orphan), what is in flight or about to
+ * fail completes with nobody listening.
+ */
+void
+areq_detach_all(struct call *c)
+{
+	struct flow	*f = c->f;
+	struct areq	*r;
+
+	areq_forget_webhook(c);
+	while ((r = TAILQ_FIRST(&c->reqs)) != NULL) {
+		TAILQ_REMOVE(&c->reqs, r, entry);
+		r->serial = 0;
+		if (r->where == AREQ_BACKLOG) {
+			TAILQ_REMOVE(&f->backlog, r, bentry);
+			f->nbacklog--;
+			areq_free(r);
+		} else if (r->where == AREQ_QUEUED)
+			areq_free(r);
+		else
+			r->call = NULL;
+	}
+}
+
+/*
+ * Did this answer say that the caller's channel is gone (404) or has
+ * left our application (409 "not in Stasis")?  Then the call is over,
+ * whatever we asked.  The one 404 under /channels/{id} that is not about
+ * the channel: GET .../variable of an unset variable.
+ */
+int
+areq_gone(const struct call *c, const struct ari_result *res)
+{
+	struct json_object	*m;
+	const char		*msg = "";
+	char			 prefix[FLOW_OBJ_ID_MAX * 3 + 16];
+	size_t			 n;
+
+	if (res->status != 404 && res->status != 409)
+		return 0;
+	if (ari_rest_path(prefix, sizeof(prefix), "/channels/%s", c->id) ==
+	    -1)
+		return 0;
+	n = strlen(prefix);
+	/* The channel itself, or anything below it or with a query. */
+	if (strncmp(res->path, prefix, n) != 0 ||
+	    strchr("/?", res->path[n]) == NULL)
+		return 0;
+	if (json_object_object_get_ex(res->body, "message", &m))
+		msg = json_object_get_string(m);
+	if (res->status == 409)
+		return strstr(msg, "not in Stasis") != NULL;
+	return strcmp(msg, "Provided variable was not found") != 0;
+}
+
+/* Append "?key=value" or "&key=value", value percent-encoded. */
+int
+areq_path_add(char *path, size_t size, const char *key, const char *value)
+{
+	size_t	off = strlen(path), n;
+
+	n = (size_t)snprintf(path + off, size - off, "%c%s=",
+	    strchr(path, '?') != NULL ? '&' : '?', key);
+	if (off + n >= size)
+		return -1;
+	off += n;
+	if (urlenc(path + off, size - off, value) >= size - off)
+		return -1;
+	return 0;
+}

@@ -1,0 +1,261 @@
+/*
+ * legs.c — the actions that bring another channel to the caller.
+ *
+ * dial: POST /channels/{our id}?endpoint=...&app=ARI_APP originates the
+ * outbound leg into our own application; Asterisk puts it in Stasis when
+ * it answers (StasisStart), and then it and the caller go into a mixing
+ * bridge: a transfer to a human.  No answer: ChannelDestroyed without a
+ * StasisStart, "dial_failed".  Hung up later: "dial_ended".
+ *
+ * bot: POST /channels/externalMedia creates a channel whose media goes to
+ * the bot (RTP over UDP, or chan_websocket), then the same bridge.  When
+ * that channel goes away (StasisEnd/ChannelDestroyed): "bot_ended".
+ *
+ * A leg and its bridge belong to the state: leaving the state, or the
+ * caller hanging up, hangs up the leg and destroys the bridge.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "ari_rest.h"
+#include "flow.h"
+
+#define PATH_LEN	ARI_REST_URL_MAX
+
+static void
+legs_timer(struct call *c, unsigned int ms)
+{
+	struct timeval	tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	evtimer_add(c->ev_act, &tv);
+}
+
+static void
+legs_added_cb(struct call *c, const struct ari_result *res, uint32_t gen)
+{
+	if (gen != c->gen || res->error == NULL)
+		action_quiet_cb(c, res, gen);
+	else
+		engine_ari_failed(c, res);
+}
+
+static void
+legs_bridge_cb(struct call *c, const struct ari_result *res, uint32_t gen)
+{
+	char	path[PATH_LEN], both[2 * FLOW_OBJ_ID_MAX + 2];
+
+	if (gen != c->gen || res->error != NULL) {
+		legs_added_cb(c, res, gen);
+		return;
+	}
+	snprintf(both, sizeof(both), "%s,%s", c->id, c->rt.leg);
+	if (ari_rest_path(path, sizeof(path), "/bridges/%s/addChannel?"
+	    "channel=%s", c->rt.bridge, both) == -1) {
+		action_soon(c, "error");
+		return;
+	}
+	areq_call(c, "POST", path, legs_added_cb);
+}
+
+/* A mixing bridge with our id, then the caller and the leg in it. */
+static void
+legs_bridge(struct call *c)
+{
+	char	path[PATH_LEN];
+
+	/*
+	 * Music while the leg rang (an async play) ends here; it would also
+	 * hold up addChannel, which Asterisk queues behind the channel's media.
+	 */
+	action_stop_playback(c);
+	call_obj_id(c, 'b', c->rt.bridge, sizeof(c->rt.bridge));
+	if (ari_rest_path(path, sizeof(path), "/bridges/%s?type=mixing",
+	    c->rt.bridge) == -1) {
+		c->rt.bridge[0] = '\0';
+		action_soon(c, "error");
+		return;
+	}
+	areq_call(c, "POST", path, legs_bridge_cb);
+}
+
+static void
+dial_cb(struct call *c, const struct ari_result *res, uint32_t gen)
+{
+	if (gen != c->gen || res->error == NULL) {
+		action_quiet_cb(c, res, gen);
+		return;
+	}
+	log_warnx("call id=%s flow=%s: dial failed: %s", c->id,
+	    c->flow->name, res->error);
+	c->rt.leg[0] = '\0';
+	engine_step_done(c, "dial_failed", NULL);
+}
+
+void
+legs_dial(struct call *c, const struct act *a)
+{
+	char	path[PATH_LEN], v[FLOW_STR_MAX], num[16];
+
+	call_obj_id(c, 'd', c->rt.leg, sizeof(c->rt.leg));
+	call_obj_id(c, 'o', c->rt.other, sizeof(c->rt.other));
+	c->rt.leg_up = 0;
+	snprintf(num, sizeof(num), "%u", a->ms / 1000);
+	var_expand(c, a->target, v, sizeof(v));
+	if (ari_rest_path(path, sizeof(path), "/channels/%s", c->rt.leg) ==
+	    -1 || areq_path_add(path, sizeof(path), "endpoint", v) == -1 ||
+	    areq_path_add(path, sizeof(path), "app", c->f->conf.ari_app) ==
+	    -1 || areq_path_add(path, sizeof(path), "appArgs", "dial") ==
+	    -1 || areq_path_add(path, sizeof(path), "timeout", num) == -1 ||
+	    areq_path_add(path, sizeof(path), "otherChannelId",
+	    c->rt.other) == -1) {
+		c->rt.leg[0] = '\0';
+		action_soon(c, "dial_failed");
+		return;
+	}
+	var_expand(c, a->caller_id, v, sizeof(v));
+	if (v[0] != '\0')
+		areq_path_add(path, sizeof(path), "callerId", v);
+	areq_call(c, "POST", path, dial_cb);
+	/* ARI's own timeout ends the ringing; this only guards it. */
+	legs_timer(c, a->ms + 5000);
+}
+
+static void
+bot_cb(struct call *c, const struct ari_result *res, uint32_t gen)
+{
+	if (gen != c->gen) {
+		action_quiet_cb(c, res, gen);
+		return;
+	}
+	if (res->error != NULL) {
+		c->rt.leg[0] = '\0';
+		engine_ari_failed(c, res);
+		return;
+	}
+	c->rt.leg_up = 1;
+	legs_bridge(c);
+}
+
+/* The media contract of docs/flows.md: RTP/UDP or chan_websocket. */
+void
+legs_bot(struct call *c, const struct act *a)
+{
+	const struct mai_config	*conf = &c->f->conf;
+	const char		*host, *fmt, *tr;
+	char			 path[PATH_LEN];
+
+	host = a->target[0] != '\0' ? a->target : conf->bot_media;
+	fmt = a->format[0] != '\0' ? a->format : conf->bot_format[0] ?
+	    conf->bot_format : "ulaw";
+	tr = a->transport[0] != '\0' ? a->transport : conf->bot_transport[0] ?
+	    conf->bot_transport : "udp";
+	if (host[0] == '\0') {
+		log_warnx("call id=%s flow=%s: bot has no media address (set "
+		    "BOT_MEDIA_HOST or the action's host)", c->id,
+		    c->flow->name);
+		action_soon(c, "error");
+		return;
+	}
+	call_obj_id(c, 'e', c->rt.leg, sizeof(c->rt.leg));
+	snprintf(path, sizeof(path), "/channels/externalMedia");
+	if (areq_path_add(path, sizeof(path), "app", conf->ari_app) == -1 ||
+	    areq_path_add(path, sizeof(path), "channelId", c->rt.leg) == -1 ||
+	    areq_path_add(path, sizeof(path), "external_host", host) == -1 ||
+	    areq_path_add(path, sizeof(path), "format", fmt) == -1 ||
+	    areq_path_add(path, sizeof(path), "transport", tr) == -1 ||
+	    areq_path_add(path, sizeof(path), "encapsulation",
+	    strcmp(tr, "websocket") == 0 ? "none" : "rtp") == -1 ||
+	    areq_path_add(path, sizeof(path), "direction", "both") == -1) {
+		c->rt.leg[0] = '\0';
+		action_soon(c, "error");
+		return;
+	}
+	areq_call(c, "POST", path, bot_cb);
+	if (a->ms > 0)
+		legs_timer(c, a->ms);
+}
+
+/* StasisStart of a channel with our id for this caller. */
+void
+legs_started(struct call *c, const char *id)
+{
+	const struct act	*a = engine_act(c);
+	char			 path[PATH_LEN];
+
+	if (a == NULL || (a->kind != ACT_DIAL && a->kind != ACT_BOT) ||
+	    strcmp(id, c->rt.leg) != 0) {
+		/* A leg of a state already left: nobody wants it. */
+		if (ari_rest_path(path, sizeof(path), "/channels/%s", id) != -1)
+			areq_loose(c->f, "DELETE", path);
+		return;
+	}
+	if (a->kind == ACT_BOT || c->rt.leg_up)
+		return;
+	c->rt.leg_up = 1;
+	evtimer_del(c->ev_act);
+	log_info("call id=%s flow=%s: dialled leg answered leg=%s", c->id,
+	    c->flow->name, id);
+	legs_bridge(c);
+}
+
+/* StasisEnd or ChannelDestroyed of a channel with our id. */
+void
+legs_ended(struct call *c, const char *id)
+{
+	const struct act	*a = engine_act(c);
+	int			 up = c->rt.leg_up;
+	char			 path[PATH_LEN];
+
+	if (c->rt.leg[0] == '\0' || strcmp(id, c->rt.leg) != 0)
+		return;
+	c->rt.leg[0] = '\0';
+	c->rt.leg_up = 0;
+	evtimer_del(c->ev_act);
+	if (c->rt.bridge[0] != '\0' && ari_rest_path(path, sizeof(path),
+	    "/bridges/%s", c->rt.bridge) != -1)
+		areq_call(c, "DELETE", path, NULL);
+	c->rt.bridge[0] = '\0';
+	if (a != NULL && a->kind == ACT_DIAL)
+		engine_step_done(c, up ? "dial_ended" : "dial_failed", NULL);
+	else if (a != NULL && a->kind == ACT_BOT)
+		engine_step_done(c, "bot_ended", NULL);
+}
+
+/* Ringing too long, or the bot's max_ms: hang the leg up; its end follows. */
+void
+legs_timeout(struct call *c)
+{
+	char	path[PATH_LEN];
+
+	if (c->rt.leg[0] != '\0' && ari_rest_path(path, sizeof(path),
+	    "/channels/%s", c->rt.leg) != -1)
+		areq_call(c, "DELETE", path, NULL);
+}
+
+/*
+ * Hang up the leg and destroy the bridge: in the call's order when the
+ * call goes on, at once (nobody waits) when it ends.
+ */
+void
+legs_release(struct call *c, int loose)
+{
+	char	path[PATH_LEN];
+
+	if (c->rt.leg[0] != '\0' && ari_rest_path(path, sizeof(path),
+	    "/channels/%s", c->rt.leg) != -1) {
+		if (loose)
+			areq_loose(c->f, "DELETE", path);
+		else
+			areq_call(c, "DELETE", path, NULL);
+	}
+	if (c->rt.bridge[0] != '\0' && ari_rest_path(path, sizeof(path),
+	    "/bridges/%s", c->rt.bridge) != -1) {
+		if (loose)
+			areq_loose(c->f, "DELETE", path);
+		else
+			areq_call(c, "DELETE", path, NULL);
+	}
+	c->rt.leg[0] = c->rt.bridge[0] = '\0';
+	c->rt.leg_up = 0;
+}
