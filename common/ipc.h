@@ -126,6 +126,13 @@ struct mai_counters {
 #define MAI_CNT_WS_MALFORMED		3	/* ws: frames that were not JSON */
 #define MAI_CNT_WS_RELAY_DROPPED	4	/* ws: supervisor too slow, dropped */
 #define MAI_CNT_FLOW_EVENTS		0	/* flow: events handled */
+#define MAI_CNT_FLOW_CALLS_STARTED	1	/* flow: StasisStart taken */
+#define MAI_CNT_FLOW_CALLS_ACTIVE	2	/* flow: calls now (a gauge) */
+#define MAI_CNT_FLOW_CALLS_ENDED	3
+#define MAI_CNT_FLOW_ARI_ERRORS		4	/* ARI requests that failed */
+#define MAI_CNT_FLOW_WEBHOOK_ERRORS	5
+#define MAI_CNT_FLOW_RELOAD_FAILS	6	/* broken flow files refused */
+#define MAI_CNT_FLOW_RESUMED		7	/* calls taken over after a crash */
 
 /*
  * Time from the ws-worker reading an event to the flow-worker receiving

@@ -177,7 +177,7 @@ areq_done(const struct ari_result *res, void *arg)
 
 	if (res->error != NULL && !areq_benign(r, res) && !r->url &&
 	    res->fail != ARI_FAIL_CANCELLED) {
-		f->counters.v[FLOW_CNT_ARI_ERRORS]++;
+		f->counters.v[MAI_CNT_FLOW_ARI_ERRORS]++;
 		log_debug("ARI request failed: %s", res->error);
 	}
 	if (c != NULL && r->serial) {

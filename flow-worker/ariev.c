@@ -103,7 +103,7 @@ ariev_stasis_start(struct flow *f, struct json_object *ev)
 	ariev_fill_call(c, ch);
 	c->fs = f->fs;
 	c->fs->refs++;
-	f->counters.v[FLOW_CNT_CALLS_STARTED]++;
+	f->counters.v[MAI_CNT_FLOW_CALLS_STARTED]++;
 	engine_start(c, &c->fs->flows[n], c->fs->flows[n].initial, "start");
 }
 

@@ -37,7 +37,7 @@ _Static_assert((FLOW_CALL_BUCKETS & (FLOW_CALL_BUCKETS - 1)) == 0,
 static void
 calls_gauge(struct flow *f)
 {
-	f->counters.v[FLOW_CNT_CALLS_ACTIVE] = f->ncalls;
+	f->counters.v[MAI_CNT_FLOW_CALLS_ACTIVE] = f->ncalls;
 }
 
 static void
@@ -141,7 +141,7 @@ call_end(struct call *c, const char *why)
 	LIST_REMOVE(c, hash);
 	f->ncalls--;
 	if (c->fs != NULL)
-		f->counters.v[FLOW_CNT_CALLS_ENDED]++;
+		f->counters.v[MAI_CNT_FLOW_CALLS_ENDED]++;
 	calls_gauge(f);
 	TAILQ_INSERT_TAIL(&f->dead, c, dead);
 	event_active(f->ev_reap, 0, 0);

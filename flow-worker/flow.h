@@ -26,26 +26,7 @@ struct ari_result;
 #define FLOW_FRAMES_PER_WAKEUP	512	/* then ack and yield to the loop */
 #define FLOW_COUNTERS_MS	1000
 
-/*
- * Counter slots of struct mai_counters for the flow role, and the names
- * the health-worker's /metrics should give them:
- *   0 MAI_CNT_FLOW_EVENTS  mai_flow_events_total            counter
- *   1 calls_started        mai_flow_calls_started_total     counter
- *   2 calls_active         mai_flow_calls_active            gauge
- *   3 calls_ended          mai_flow_calls_ended_total       counter
- *   4 ari_errors           mai_flow_ari_errors_total        counter
- *   5 webhook_errors       mai_flow_webhook_errors_total    counter
- *   6 reload_failures      mai_flow_reload_failures_total   counter
- *   7 resumed              mai_flow_calls_resumed_total     counter
- *      (calls taken over from a flow-worker that died)
- */
-#define FLOW_CNT_CALLS_STARTED	1
-#define FLOW_CNT_CALLS_ACTIVE	2
-#define FLOW_CNT_CALLS_ENDED	3
-#define FLOW_CNT_ARI_ERRORS	4
-#define FLOW_CNT_WEBHOOK_ERRORS	5
-#define FLOW_CNT_RELOAD_FAILS	6
-#define FLOW_CNT_RESUMED	7
+/* Counter slots: MAI_CNT_FLOW_* in ipc.h, shared with the health-worker. */
 
 /* Bounds of a flow file; each keeps one bad file from eating memory. */
 #define FLOW_FILE_MAX		(1024 * 1024)	/* bytes */

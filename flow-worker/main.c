@@ -49,7 +49,7 @@ flow_flows_set(struct flow *f, struct flowset *fs, const char *err)
 	f->flows_seen = 1;
 	if (fs == NULL) {
 		if (reload)
-			f->counters.v[FLOW_CNT_RELOAD_FAILS]++;
+			f->counters.v[MAI_CNT_FLOW_RELOAD_FAILS]++;
 		log_warnx("call flows not %s: %s; %s", reload ? "reloaded" :
 		    "loaded", err, f->fs != NULL ? "the previous flows stay" :
 		    "calls continue in the dialplan until a valid file is "

@@ -262,7 +262,7 @@ reconcile_resume(struct call *c, const char *where)
 		st = f->fs->flows[n].initial;
 	c->fs = f->fs;
 	c->fs->refs++;
-	f->counters.v[FLOW_CNT_RESUMED]++;
+	f->counters.v[MAI_CNT_FLOW_RESUMED]++;
 	if (n != -1 && st != -1) {
 		if (seq != NULL)
 			reconcile_stop_media(c, &f->fs->flows[n].states[st],

@@ -54,7 +54,7 @@ webhook_body(const struct call *c)
 static void
 webhook_failed(struct call *c, const char *why)
 {
-	c->f->counters.v[FLOW_CNT_WEBHOOK_ERRORS]++;
+	c->f->counters.v[MAI_CNT_FLOW_WEBHOOK_ERRORS]++;
 	log_warnx("call id=%s flow=%s state=%s: webhook failed: %s", c->id,
 	    c->flow->name, c->flow->states[c->state].name, why);
 	engine_step_done(c, "webhook_failed", NULL);
@@ -114,7 +114,7 @@ webhook_start(struct call *c, const struct act *a)
 
 	var_expand(c, a->target, url, sizeof(url));
 	if (areq_webhook(c, url, webhook_body(c), a->ms, webhook_cb) == -1) {
-		c->f->counters.v[FLOW_CNT_WEBHOOK_ERRORS]++;
+		c->f->counters.v[MAI_CNT_FLOW_WEBHOOK_ERRORS]++;
 		log_warnx("call id=%s: webhook URL %.200s cannot be used", c->id,
 		    url);
 		action_soon(c, "webhook_failed");

@@ -276,6 +276,20 @@ render_metrics_scalars(struct evbuffer *b, const struct mai_snapshot *s)
 	    ws[MAI_CNT_WS_RELAY_DROPPED] },
 	{ "mai_flow_events_total", "counter", "ARI events handled by the "
 	    "flow-worker", flow[MAI_CNT_FLOW_EVENTS] },
+	{ "mai_flow_calls_started_total", "counter", "Calls that entered a "
+	    "flow", flow[MAI_CNT_FLOW_CALLS_STARTED] },
+	{ "mai_flow_calls_active", "gauge", "Calls in a flow now",
+	    flow[MAI_CNT_FLOW_CALLS_ACTIVE] },
+	{ "mai_flow_calls_ended_total", "counter", "Calls that left their "
+	    "flow", flow[MAI_CNT_FLOW_CALLS_ENDED] },
+	{ "mai_flow_ari_errors_total", "counter", "ARI requests of call flows "
+	    "that failed", flow[MAI_CNT_FLOW_ARI_ERRORS] },
+	{ "mai_flow_webhook_errors_total", "counter", "Webhook calls that "
+	    "failed or timed out", flow[MAI_CNT_FLOW_WEBHOOK_ERRORS] },
+	{ "mai_flow_reload_failures_total", "counter", "Flow files refused at "
+	    "reload", flow[MAI_CNT_FLOW_RELOAD_FAILS] },
+	{ "mai_flow_calls_resumed_total", "counter", "Calls taken over from a "
+	    "flow-worker that died", flow[MAI_CNT_FLOW_RESUMED] },
 	{ "mai_supervisor_start_time_seconds", "gauge", "Supervisor start, "
 	    "unix time", s->started_at },
 	};

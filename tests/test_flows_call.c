@@ -383,6 +383,7 @@ START_TEST(restart_resumes_the_call)
 	ck_assert_int_eq(h_sim_stat(&env, "answer"), 2);
 	ck_assert(h_wait_metric(&env, "mai_worker_restarts_total{worker="
 	    "\"flow-worker\"}", 1, 0));
+	ck_assert(h_wait_metric(&env, "mai_flow_calls_resumed_total", 1, 0));
 }
 END_TEST
 
@@ -471,6 +472,9 @@ START_TEST(many_calls_at_once)
 	ck_assert_int_eq(h_sim_stat(&env, "play"), n);
 	ck_assert_int_eq(h_sim_stat(&env, "hangup"), n);
 	ck_assert_int_eq(h_sim_stat(&env, "channels"), 0);
+	ck_assert(h_wait_metric(&env, "mai_flow_calls_started_total", n, 0));
+	ck_assert(h_wait_metric(&env, "mai_flow_calls_ended_total", n, 0));
+	ck_assert(h_wait_metric(&env, "mai_flow_calls_active", 0, 0));
 }
 END_TEST
 

@@ -83,6 +83,9 @@ START_TEST(every_endpoint_code_and_body)
 	ck_assert_ptr_nonnull(strstr(r->body, "mai_events_relayed_total "));
 	ck_assert_ptr_nonnull(strstr(r->body, "mai_events_dropped_total 0"));
 	ck_assert_ptr_nonnull(strstr(r->body, "mai_readyz_ok 1"));
+	ck_assert_ptr_nonnull(strstr(r->body, "\nmai_flow_calls_active 0\n"));
+	ck_assert_ptr_nonnull(strstr(r->body,
+	    "# TYPE mai_event_relay_latency_seconds histogram"));
 	ck_assert_ptr_nonnull(strstr(r->body,
 	    "mai_http_requests_total{path=\"/readyz\",code=\"200\"}"));
 	ck_assert_ptr_nonnull(strstr(r->body,
