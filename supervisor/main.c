@@ -5,6 +5,8 @@
  * start the three workers, then move frames, keep flags and restart
  * workers until told to stop.  It never parses ARI JSON or HTTP.
  */
+#include <sys/wait.h>
+
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -95,6 +97,30 @@ check_binaries(const struct sup_config *c, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * -t also checks the flow file, with the flow-worker's own parser: the
+ * supervisor itself never parses JSON.
+ */
+static int
+check_flows(const struct sup_config *c)
+{
+	char	path[PATH_MAX + 64];
+	pid_t	pid;
+	int	status;
+
+	snprintf(path, sizeof(path), "%s/mai-flow-worker", c->libexec_dir);
+	if ((pid = fork()) == -1)
+		fatal("fork");
+	if (pid == 0) {
+		execl(path, "mai-flow-worker", "--check", c->flows_file,
+		    (char *)NULL);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) == -1)
+		fatal("waitpid");
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
 static void
 load_or_exit(bool test)
 {
@@ -108,6 +134,13 @@ load_or_exit(bool test)
 	log_setlevel(sup->conf.log_level, sup->conf.log_json);
 	if (test) {
 		config_print(&sup->conf, stdout);
+		fflush(stdout);
+		if (check_flows(&sup->conf) == -1) {
+			log_warnx("configuration error: FLOWS_FILE=%s is not a "
+			    "valid flow file (see the line above and "
+			    "docs/flows.md)", sup->conf.flows_file);
+			exit(EX_CONFIG_ERR);
+		}
 		printf("configuration ok\n");
 		exit(0);
 	}

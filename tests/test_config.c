@@ -119,6 +119,28 @@ START_TEST(password_file_is_read)
 }
 END_TEST
 
+/* -t runs the flow-worker's own check on FLOWS_FILE. */
+START_TEST(test_mode_checks_the_flow_file)
+{
+	const char	*args[] = { "-t", NULL };
+	char		 path[256], fileenv[300];
+	const char	*extra[] = { fileenv, NULL };
+	FILE		*fp;
+
+	snprintf(path, sizeof(path), "%s/flows.json", env.dir);
+	fp = fopen(path, "w");
+	fputs("{\"version\": 1, \"flows\": {\"f\": {\"initial\": \"a\", "
+	    "\"states\": {\"a\": {\"actions\": [{\"dance\": {}}]}}}}, "
+	    "\"routes\": [{\"default\": true, \"flow\": \"f\"}]}\n", fp);
+	fclose(fp);
+	snprintf(fileenv, sizeof(fileenv), "FLOWS_FILE=%s", path);
+	ck_assert_int_eq(h_sup_run(&env, args, extra, out, sizeof(out)), 78);
+	ck_assert_msg(strstr(out, "dance") != NULL, "%s", out);
+	ck_assert_ptr_nonnull(strstr(out, "is not a valid flow file"));
+	ck_assert_ptr_null(strstr(out, "configuration ok"));
+}
+END_TEST
+
 START_TEST(version_and_help)
 {
 	const char	*v[] = { "--version", NULL }, *h[] = { "--help", NULL };
@@ -147,6 +169,7 @@ main(void)
 	tcase_add_test(tc, bad_log_level_and_listen);
 	tcase_add_test(tc, test_mode_masks_password);
 	tcase_add_test(tc, password_file_is_read);
+	tcase_add_test(tc, test_mode_checks_the_flow_file);
 	tcase_add_test(tc, version_and_help);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
