@@ -11,7 +11,9 @@ RUN apt-get update \
       asterisk asterisk-modules asterisk-core-sounds-en-wav curl \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/log/apt/* \
       /var/log/dpkg.log \
- && install -d -o asterisk -g asterisk -m 0755 /run/asterisk
+ && install -d -o asterisk -g asterisk -m 0755 /run/asterisk \
+ && install -d -o asterisk -g asterisk -m 0750 /var/spool/asterisk/recording
+# sid's package lacks the recording directory ARI's record needs.
 # The project's files over Debian's defaults (logger.conf and the rest stay).
 # ari.conf holds the ARI password: readable by Asterisk, not by everyone.
 COPY --chown=root:asterisk asterisk-conf/ /etc/asterisk/
