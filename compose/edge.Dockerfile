@@ -6,6 +6,7 @@
 
 FROM debian:sid-slim
 # curl is for the HEALTHCHECK only.
+# (sid's package lacks the recording directory that ARI's record needs.)
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       asterisk asterisk-modules asterisk-core-sounds-en-wav curl \
@@ -13,7 +14,6 @@ RUN apt-get update \
       /var/log/dpkg.log \
  && install -d -o asterisk -g asterisk -m 0755 /run/asterisk \
  && install -d -o asterisk -g asterisk -m 0750 /var/spool/asterisk/recording
-# sid's package lacks the recording directory ARI's record needs.
 # The project's files over Debian's defaults (logger.conf and the rest stay).
 # ari.conf holds the ARI password: readable by Asterisk, not by everyone.
 COPY --chown=root:asterisk asterisk-conf/ /etc/asterisk/
