@@ -3,6 +3,7 @@
  * pidfiles and logs.  Waits are bounded liveness checks (H_WAIT_MS), never
  * speed assertions: a slow machine makes a test slower, not red.
  */
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -220,6 +221,12 @@ h_exec(const char *path, char *const argv[], char *const envp[], int outfd)
 			dup2(outfd, 2);
 		}
 		setpgid(0, 0);	/* Check's fork mode must not signal us */
+		/*
+		 * A failed assertion ends the test process without its
+		 * teardown: the supervisor and the simulator must not
+		 * outlive it (a leftover supervisor would hold ARI_APP).
+		 */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		execve(path, argv, envp);
 		_exit(127);
 	}

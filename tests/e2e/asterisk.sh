@@ -154,6 +154,9 @@ start() {
 	mount_fs
 	# /run is not a tmpfs in the chroot: the ctl socket and pidfile dir.
 	chroot "$ROOT" install -d -o asterisk -g asterisk /run/asterisk
+	# The sid package lacks the recording spool (ARI record answers 500).
+	chroot "$ROOT" install -d -o asterisk -g asterisk \
+	    /var/spool/asterisk/recording
 	asterisk_pid >/dev/null ||
 	    chroot "$ROOT" /usr/sbin/asterisk -U asterisk -G asterisk -F
 	i=0
