@@ -360,6 +360,14 @@ h_header(const char *head, const char *name, char *dst, size_t size)
 int
 h_http(int port, const char *method, const char *path, struct h_resp *r)
 {
+	return h_http_auth(port, method, path, NULL, r);
+}
+
+/* The same with an Authorization header value (e.g. "Basic ..."). */
+int
+h_http_auth(int port, const char *method, const char *path, const char *auth,
+    struct h_resp *r)
+{
 	struct sockaddr_in	 sin;
 	struct timeval		 tv = { 5, 0 };
 	char			 req[512], *buf, *sep;
@@ -381,7 +389,9 @@ h_http(int port, const char *method, const char *path, struct h_resp *r)
 		return -1;
 	}
 	snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-	    "Connection: close\r\n\r\n", method, path);
+	    "%s%s%sConnection: close\r\n\r\n", method, path,
+	    auth != NULL ? "Authorization: " : "", auth != NULL ? auth : "",
+	    auth != NULL ? "\r\n" : "");
 	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
 		close(fd);
 		return -1;

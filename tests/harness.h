@@ -47,6 +47,8 @@ int	 h_sup_run(struct h_env *, const char *const *, const char *const *,
 	    char *, size_t);
 int	 h_sup_stop(struct h_env *);
 int	 h_http(int, const char *, const char *, struct h_resp *);
+int	 h_http_auth(int, const char *, const char *, const char *,
+	    struct h_resp *);
 pid_t	 h_worker_pid(struct h_env *, const char *);
 bool	 h_wait_worker(struct h_env *, const char *, pid_t, pid_t *);
 bool	 h_wait_ready(struct h_env *, int);

@@ -23,7 +23,7 @@ for t in test_e2e test_e2e_flows; do
 	# shellcheck disable=SC2046  # pkg-config output is a list of flags
 	cc -std=gnu11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE \
 	    -I"$SRC/common" -I"$SRC/tests" $(pkg-config --cflags check) \
-	    -o "$OUT/$t" "$HERE/$t.c" "$SRC/tests/harness.c" \
+	    -o "$OUT/$t" "$HERE/$t.c" "$HERE/e2e.c" "$SRC/tests/harness.c" \
 	    $(pkg-config --libs check) || exit 1
 done
 

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "e2e.h"
 
 /* Short keep-alive settings, so that a dead edge shows within seconds. */
 #define PING_INTERVAL_MS	1000
@@ -44,44 +45,6 @@
 
 static struct h_env	 env;
 static struct h_resp	*r;
-
-static const char *
-script(void)
-{
-	static char	path[512];
-	const char	*s = getenv("MAI_SRC");
-
-	snprintf(path, sizeof(path), "%s/tests/e2e/asterisk.sh",
-	    s != NULL ? s : "../..");
-	return path;
-}
-
-/* asterisk.sh ARGS; its stdout into out (if given), stderr to ours. */
-static int
-ast(char *out, size_t size, const char *fmt, ...)
-{
-	char	args[512], cmd[1100];
-	va_list	ap;
-	FILE	*fp;
-	size_t	n = 0;
-	int	st;
-
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof(args), fmt, ap);
-	va_end(ap);
-	snprintf(cmd, sizeof(cmd), "'%s' %s", script(), args);
-	if ((fp = popen(cmd, "r")) == NULL)
-		return -1;
-	if (out != NULL)
-		n = fread(out, 1, size - 1, fp);
-	else
-		while (fgetc(fp) != EOF)
-			;
-	if (out != NULL)
-		out[n] = '\0';
-	st = pclose(fp);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 static void
 setup(void)

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "e2e.h"
 
 #define ARI_PORT		8088
 /* Basic base64("mai:mvoice8908!#"), asterisk-conf/ari.conf's user. */
@@ -46,95 +47,11 @@
 static struct h_env	 env;
 static struct h_resp	*r;
 
-static const char *
-src(void)
-{
-	const char	*s = getenv("MAI_SRC");
-
-	return s != NULL ? s : "../..";
-}
-
-static const char *
-script(void)
-{
-	static char	path[512];
-
-	snprintf(path, sizeof(path), "%s/tests/e2e/asterisk.sh", src());
-	return path;
-}
-
-/* asterisk.sh ARGS; its stdout into out (if given), stderr to ours. */
-static int
-ast(char *out, size_t size, const char *fmt, ...)
-{
-	char	args[512], cmd[1100];
-	va_list	ap;
-	FILE	*fp;
-	size_t	n = 0;
-	int	st;
-
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof(args), fmt, ap);
-	va_end(ap);
-	snprintf(cmd, sizeof(cmd), "'%s' %s", script(), args);
-	if ((fp = popen(cmd, "r")) == NULL)
-		return -1;
-	if (out != NULL)
-		n = fread(out, 1, size - 1, fp);
-	else
-		while (fgetc(fp) != EOF)
-			;
-	if (out != NULL)
-		out[n] = '\0';
-	st = pclose(fp);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-/*
- * A failed assertion ends the test's process at once (_exit, no teardown);
- * the supervisor (its own process group) would live on and take the "mai"
- * application from the next test's (ApplicationReplaced).  A watchdog
- * process learns the supervisor's pid through a pipe and, when the pipe
- * closes (the test process is gone, however it ended), kills its group.
- */
-static int	watch_fd = -1;
-static pid_t	watch_pid;
-
-static void
-watchdog(void)
-{
-	int	fds[2];
-	pid_t	pid, sup = 0, got;
-
-	if (pipe2(fds, O_CLOEXEC) == -1 || (pid = fork()) == -1)
-		abort();
-	if (pid == 0) {
-		setpgid(0, 0);	/* out of reach of Check's timeout kill */
-		close(fds[1]);
-		while (read(fds[0], &got, sizeof(got)) == sizeof(got))
-			sup = got;
-		if (sup > 0)
-			kill(-sup, SIGKILL);
-		_exit(0);
-	}
-	close(fds[0]);
-	watch_fd = fds[1];
-	watch_pid = pid;
-}
-
-static void
-watch_tell(pid_t sup)
-{
-	if (write(watch_fd, &sup, sizeof(sup)) != sizeof(sup))
-		abort();
-}
-
 static void
 setup(void)
 {
 	r = malloc(sizeof(*r));
 	h_init(&env);
-	watchdog();
 	env.ari_port = ARI_PORT;
 	ck_assert_int_eq(ast(NULL, 0, "stop"), 0);
 }
@@ -143,9 +60,6 @@ static void
 teardown(void)
 {
 	h_cleanup(&env);
-	watch_tell(0);
-	close(watch_fd);
-	waitpid(watch_pid, NULL, 0);
 	(void)ast(NULL, 0, "stop");
 	free(r);
 }
@@ -161,12 +75,11 @@ start_ready(const char *flows)
 
 	if (flows != NULL)
 		snprintf(flows_env, sizeof(flows_env), "FLOWS_FILE=%s/%s",
-		    src(), flows);
+		    e2e_src(), flows);
 	else
 		snprintf(flows_env, sizeof(flows_env), "FLOWS_FILE=");
 	ck_assert_int_eq(ast(NULL, 0, "start"), 0);
 	ck_assert_int_gt(h_sup_start(&env, extra), 0);
-	watch_tell(env.sup_pid);
 	while (h_http(env.http_port, "GET", "/readyz", r) != 200 &&
 	    h_now_ms() < end)
 		h_sleep_ms(50);
@@ -177,49 +90,10 @@ start_ready(const char *flows)
 static int
 ari_get(const char *path, struct h_resp *resp)
 {
-	struct sockaddr_in	 sin;
-	struct timeval		 tv = { 5, 0 };
-	char			 req[512], *buf, *sep;
-	size_t			 len = 0, cap = sizeof(resp->body) + 4096;
-	ssize_t			 n;
-	int			 fd;
+	char	full[512];
 
-	memset(resp, 0, sizeof(*resp));
-	resp->status = -1;
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons(ARI_PORT);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return -1;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
-		close(fd);
-		return -1;
-	}
-	snprintf(req, sizeof(req), "GET /ari%s HTTP/1.1\r\n"
-	    "Host: 127.0.0.1\r\nAuthorization: Basic " ARI_AUTH "\r\n"
-	    "Connection: close\r\n\r\n", path);
-	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
-		close(fd);
-		return -1;
-	}
-	buf = malloc(cap + 1);
-	while (len < cap && (n = read(fd, buf + len, cap - len)) > 0)
-		len += (size_t)n;
-	close(fd);
-	buf[len] = '\0';
-	if (len > 12 && strncmp(buf, "HTTP/1.", 7) == 0 &&
-	    (sep = strstr(buf, "\r\n\r\n")) != NULL) {
-		resp->status = atoi(buf + 9);
-		resp->len = len - (size_t)(sep + 4 - buf);
-		if (resp->len >= sizeof(resp->body))
-			resp->len = sizeof(resp->body) - 1;
-		memcpy(resp->body, sep + 4, resp->len);
-		resp->body[resp->len] = '\0';
-	}
-	free(buf);
-	return resp->status;
+	snprintf(full, sizeof(full), "/ari%s", path);
+	return h_http_auth(ARI_PORT, "GET", full, "Basic " ARI_AUTH, resp);
 }
 
 /* Does GET /ari/PATH answer 200 with an empty JSON list? */
