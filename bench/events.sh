@@ -15,29 +15,9 @@ SECS=${2:-10}
 mkdir -p build/bench
 cc -O2 -Wall -Wextra -Werror -o build/bench/pace bench/pace.c
 
-tmp=$(mktemp -d /tmp/mai-bench-XXXXXX)
-chmod 755 "$tmp"
-ari_port=$((30000 + $$ % 10000))
-http_port=$((ari_port + 1))
-cleanup() {
-	[ -n "${sup:-}" ] && kill -TERM "$sup" 2>/dev/null && wait "$sup" 2>/dev/null || true
-	[ -n "${sim:-}" ] && kill "$sim" 2>/dev/null || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
-
-tests/ari-sim/mai-ari-sim --port "$ari_port" --user mai \
-    --password 'mvoice8908!#' --quiet >"$tmp/sim.log" 2>&1 &
-sim=$!
-user=""; [ "$(id -u)" -eq 0 ] && user=nobody
-export MAI_RUNDIR="$tmp/run"
-env ARI_PORT="$ari_port" ARI_USER=mai ARI_PASSWORD='mvoice8908!#' \
-    HTTP_LISTEN="127.0.0.1:$http_port" MAI_USER="$user" LOG_LEVEL=warn \
-    MAI_EVENT_QUEUE_MAX=2000000 MAI_EVENT_QUEUE_BYTES=1073741824 \
-    build/mai-supervisor 2>"$tmp/sup.log" &
-sup=$!
-until [ "$(curl -s -o /dev/null -w '%{http_code}' \
-    "http://127.0.0.1:$http_port/readyz" || true)" = 200 ]; do sleep 0.1; done
+. bench/lib.sh
+trap bench_cleanup EXIT INT TERM
+bench_start 30000 MAI_EVENT_QUEUE_MAX=2000000 MAI_EVENT_QUEUE_BYTES=1073741824
 
 acked() { build/mai-supervisor ctl status | sed -n 's/.* acked=\([0-9]*\).*/\1/p'; }
 now() { date +%s.%N; }

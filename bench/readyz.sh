@@ -14,32 +14,14 @@ command -v wrk >/dev/null 2>&1 || {
 }
 [ -x build/mai-supervisor ] && [ -x tests/ari-sim/mai-ari-sim ] || make -s all
 
-tmp=$(mktemp -d /tmp/mai-bench-XXXXXX)
-chmod 755 "$tmp"
-ari_port=$((20000 + $$ % 10000))
-http_port=$((ari_port + 1))
+. bench/lib.sh
 cleanup() {
 	[ -n "${loop:-}" ] && kill "$loop" 2>/dev/null || true
-	[ -n "${sup:-}" ] && kill -TERM "$sup" 2>/dev/null && wait "$sup" 2>/dev/null || true
-	[ -n "${sim:-}" ] && kill "$sim" 2>/dev/null || true
-	rm -rf "$tmp"
+	bench_cleanup
 }
 trap cleanup EXIT INT TERM
-
-tests/ari-sim/mai-ari-sim --port "$ari_port" --user mai \
-    --password 'mvoice8908!#' --quiet >"$tmp/sim.log" 2>&1 &
-sim=$!
-user=""; [ "$(id -u)" -eq 0 ] && user=nobody
-env ARI_PORT="$ari_port" ARI_USER=mai ARI_PASSWORD='mvoice8908!#' \
-    HTTP_LISTEN="127.0.0.1:$http_port" MAI_RUNDIR="$tmp/run" \
-    MAI_USER="$user" LOG_LEVEL=warn build/mai-supervisor 2>"$tmp/sup.log" &
-sup=$!
+bench_start 20000
 url="http://127.0.0.1:$http_port/readyz"
-i=0
-until [ "$(curl -s -o /dev/null -w '%{http_code}' "$url" || true)" = 200 ]; do
-	i=$((i + 1)); [ $i -lt 300 ] || { echo "never ready"; cat "$tmp/sup.log"; exit 1; }
-	sleep 0.1
-done
 
 # RSS counts every shared library page each process has touched (libc in
 # all four, libcurl's OpenSSL/GnuTLS tree in two), plus the kernel's
