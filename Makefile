@@ -91,6 +91,7 @@ test: deps
 bench: all
 	@bench/readyz.sh
 	@bench/events.sh
+	@bench/flows.sh
 
 # End-to-end against a real Asterisk 22 (Debian sid root, cached outside the
 # clone in /var/cache/mai-e2e; MAI_E2E_CACHE moves it).  Needs root.
