@@ -54,7 +54,8 @@ void
 readiness_changed(void)
 {
 	sup->generation++;
-	if (ev_push != NULL && !event_pending(ev_push, EV_TIMEOUT, NULL))
+	/* Activating an already active event is a no-op: changes coalesce. */
+	if (ev_push != NULL)
 		event_active(ev_push, 0, 0);
 }
 
