@@ -42,6 +42,8 @@ struct areq {
 	uint32_t		 gen;
 	uint8_t			 url;		/* target is a URL (webhook) */
 	uint8_t			 serial;	/* in call->reqs */
+	uint8_t			 first;		/* the call's first: backlog
+						   ahead of the others */
 	enum areq_where		 where;
 	int			 err;		/* AREQ_FAILING: errno */
 };
@@ -49,11 +51,92 @@ struct areq {
 static void	areq_done(const struct ari_result *, void *);
 static void	areq_issue(struct areq *);
 
+static const uint64_t first_bounds_us[] = MAI_LATENCY_BOUNDS_US;
+
 void
 areq_init(struct flow *f)
 {
 	TAILQ_INIT(&f->backlog);
+	TAILQ_INIT(&f->backlog_first);
 	f->nbacklog = 0;
+}
+
+/*
+ * A call's first request reached ari_rest: how long since its StasisStart
+ * frame was read.  A histogram with fixed bounds, like the event latency.
+ */
+static void
+areq_latency_record(struct flow *f, struct call *c)
+{
+	uint64_t	now = frame_now_ns(), d, us;
+	size_t		i, n = sizeof(first_bounds_us) /
+			    sizeof(first_bounds_us[0]);
+
+	if (now < c->t0_ns) {
+		c->t0_ns = 0;
+		return;
+	}
+	d = now - c->t0_ns;
+	c->t0_ns = 0;
+	us = d / 1000;
+	for (i = 0; i < n && us > first_bounds_us[i]; i++)
+		;
+	f->first_lat.bucket[i]++;
+	f->first_lat.count++;
+	f->first_lat.sum_ns += d;
+}
+
+/* The bound that q (in percent) of the samples do not exceed. */
+static void
+areq_latency_bound(const struct mai_latency *l, unsigned int q, char *buf,
+    size_t size)
+{
+	uint64_t	need = (l->count * q + 99) / 100, sum = 0;
+	size_t		i, n = sizeof(first_bounds_us) /
+			    sizeof(first_bounds_us[0]);
+
+	for (i = 0; i < n; i++) {
+		sum += l->bucket[i];
+		if (sum >= need) {
+			snprintf(buf, size, "%lluus",
+			    (unsigned long long)first_bounds_us[i]);
+			return;
+		}
+	}
+	snprintf(buf, size, "+Inf");
+}
+
+/*
+ * One line: StasisStart read -> the call's first request (the answer)
+ * handed to ari_rest.  force: at exit; else only when it changed.
+ */
+void
+areq_latency_log(struct flow *f, int force)
+{
+	char	p50[32], p99[32];
+
+	if (f->first_lat.count == 0 ||
+	    (!force && f->first_lat.count == f->first_lat_logged))
+		return;
+	f->first_lat_logged = f->first_lat.count;
+	areq_latency_bound(&f->first_lat, 50, p50, sizeof(p50));
+	areq_latency_bound(&f->first_lat, 99, p99, sizeof(p99));
+	log_info("answer latency p50<=%s p99<=%s n=%llu mean=%lluus "
+	    "(StasisStart read -> first request to ari_rest)", p50, p99,
+	    (unsigned long long)f->first_lat.count,
+	    (unsigned long long)(f->first_lat.sum_ns / f->first_lat.count /
+	    1000));
+}
+
+/* Out of the backlog list it is in. */
+static void
+areq_unbacklog(struct areq *r)
+{
+	if (r->first)
+		TAILQ_REMOVE(&r->f->backlog_first, r, bentry);
+	else
+		TAILQ_REMOVE(&r->f->backlog, r, bentry);
+	r->f->nbacklog--;
 }
 
 static struct areq *
@@ -129,26 +212,37 @@ areq_issue(struct areq *r)
 		    r->timeout_ms, areq_done, r);
 	if (rc == 0) {
 		r->where = AREQ_FLIGHT;
+		if (r->call != NULL && r->call->t0_ns != 0)
+			areq_latency_record(f, r->call);
 		return;
 	}
 	if (errno == EAGAIN && f->nbacklog < FLOW_BACKLOG_MAX) {
 		r->where = AREQ_BACKLOG;
-		TAILQ_INSERT_TAIL(&f->backlog, r, bentry);
+		if (r->first)
+			TAILQ_INSERT_TAIL(&f->backlog_first, r, bentry);
+		else
+			TAILQ_INSERT_TAIL(&f->backlog, r, bentry);
 		f->nbacklog++;
 		return;
 	}
 	areq_fail_later(r, errno);
 }
 
-/* Room in ari_rest again: oldest first, until it is full once more. */
+/*
+ * Room in ari_rest again: new calls' first requests (a caller waits for
+ * the answer), then the others, oldest first, until it is full once more.
+ * first_only: leave the others waiting.
+ */
 static void
-areq_drain(struct flow *f)
+areq_drain(struct flow *f, int first_only)
 {
 	struct areq	*r;
 
-	while ((r = TAILQ_FIRST(&f->backlog)) != NULL) {
-		TAILQ_REMOVE(&f->backlog, r, bentry);
-		f->nbacklog--;
+	for (;;) {
+		if ((r = TAILQ_FIRST(&f->backlog_first)) == NULL &&
+		    (first_only || (r = TAILQ_FIRST(&f->backlog)) == NULL))
+			break;
+		areq_unbacklog(r);
 		areq_issue(r);
 		if (r->where == AREQ_BACKLOG)
 			break;
@@ -181,17 +275,22 @@ areq_done(const struct ari_result *res, void *arg)
 		log_debug("ARI request failed: %s", res->error);
 	}
 	if (c != NULL && r->serial) {
-		/* Its successor goes out before anyone reacts to this one. */
+		/*
+		 * Its successor goes out before anyone reacts to this one,
+		 * but behind new calls' answers waiting for room.
+		 */
 		TAILQ_REMOVE(&c->reqs, r, entry);
-		if ((next = TAILQ_FIRST(&c->reqs)) != NULL)
+		if ((next = TAILQ_FIRST(&c->reqs)) != NULL) {
+			areq_drain(f, 1);
 			areq_issue(next);
+		}
 	}
 	if (c != NULL && r->url)
 		c->webhook = NULL;
 	if (c != NULL && r->cb != NULL && res->fail != ARI_FAIL_CANCELLED)
 		r->cb(c, res, r->gen);
 	areq_free(r);
-	areq_drain(f);
+	areq_drain(f, 0);
 }
 
 /* METHOD path for call c, after the call's earlier requests. */
@@ -202,6 +301,7 @@ areq_call(struct call *c, const char *method, const char *path, areq_cb cb)
 	int		 first = TAILQ_EMPTY(&c->reqs);
 
 	r->serial = 1;
+	r->first = first && c->t0_ns != 0;
 	TAILQ_INSERT_TAIL(&c->reqs, r, entry);
 	if (first)
 		areq_issue(r);
@@ -244,8 +344,7 @@ areq_forget_webhook(struct call *c)
 	if (c->webhook == NULL)
 		return;
 	if (c->webhook->where == AREQ_BACKLOG) {
-		TAILQ_REMOVE(&c->f->backlog, c->webhook, bentry);
-		c->f->nbacklog--;
+		areq_unbacklog(c->webhook);
 		areq_free(c->webhook);
 	} else
 		c->webhook->call = NULL;
@@ -260,7 +359,6 @@ areq_forget_webhook(struct call *c)
 void
 areq_detach_all(struct call *c)
 {
-	struct flow	*f = c->f;
 	struct areq	*r;
 
 	areq_forget_webhook(c);
@@ -268,8 +366,7 @@ areq_detach_all(struct call *c)
 		TAILQ_REMOVE(&c->reqs, r, entry);
 		r->serial = 0;
 		if (r->where == AREQ_BACKLOG) {
-			TAILQ_REMOVE(&f->backlog, r, bentry);
-			f->nbacklog--;
+			areq_unbacklog(r);
 			areq_free(r);
 		} else if (r->where == AREQ_QUEUED)
 			areq_free(r);

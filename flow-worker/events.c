@@ -95,7 +95,9 @@ flow_ipc_frame(struct flow *f, const struct mai_frame_hdr *hdr, size_t len)
 	switch (hdr->type) {
 	case MAI_MSG_EVENT:
 		flow_latency_record(f, hdr->ts_ns);
+		f->rx_ns = frame_now_ns();
 		flow_event_handle(f, hdr->seq, ipc_buf, len);
+		f->rx_ns = 0;
 		break;
 	case MAI_MSG_CONFIG:
 		/* A reload: new settings and flows, calls keep running. */
@@ -165,6 +167,10 @@ flow_counters_cb(evutil_socket_t fd, short ev, void *arg)
 	(void)fd;
 	(void)ev;
 	flow_ack(f);
+	if (++f->first_lat_ticks >= FLOW_LATENCY_LOG_TICKS) {
+		f->first_lat_ticks = 0;
+		areq_latency_log(f, 0);
+	}
 	if (f->latency.count != f->latency_reported &&
 	    frame_send(MAI_IPC_FD, MAI_MSG_LATENCY, 0, &f->latency,
 	    sizeof(f->latency)) >= 0)

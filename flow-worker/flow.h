@@ -25,6 +25,7 @@ struct ari_result;
 
 #define FLOW_FRAMES_PER_WAKEUP	512	/* then ack and yield to the loop */
 #define FLOW_COUNTERS_MS	1000
+#define FLOW_LATENCY_LOG_TICKS	10	/* counter ticks between logs */
 
 /* Counter slots: MAI_CNT_FLOW_* in ipc.h, shared with the health-worker. */
 
@@ -245,6 +246,9 @@ struct call {
 	char			 caller_name[FLOW_TEXT_MAX];
 	char			 ev_name[FLOW_NAME_MAX];	/* why we are here */
 	char			 ev_value[FLOW_DIGITS_MAX + 1];
+	uint64_t		 t0_ns;		/* StasisStart frame read; 0
+						   once its first request
+						   went to ari_rest */
 };
 
 LIST_HEAD(call_bucket, call);
@@ -272,7 +276,15 @@ struct flow {
 	struct call_list	 dead;		/* freed from ev_reap */
 	struct event		*ev_reap;
 	struct areq_list	 backlog;	/* waiting for ari_rest room */
-	size_t			 nbacklog;
+	struct areq_list	 backlog_first;	/* the same, a call's first
+						   request (answer): first */
+	size_t			 nbacklog;	/* both lists */
+	uint64_t		 rx_ns;		/* the event being handled was
+						   read then; 0 outside */
+	struct mai_latency	 first_lat;	/* rx_ns -> first request to
+						   ari_rest (areq.c) */
+	uint64_t		 first_lat_logged;	/* count last logged */
+	unsigned int		 first_lat_ticks;
 	uint8_t			 holding;	/* events wait for reconcile */
 	uint8_t			 flows_seen;	/* a flow file came (or not) */
 	struct event		*ev_reconcile;
@@ -337,6 +349,7 @@ void		 areq_forget_webhook(struct call *);
 void		 areq_detach_all(struct call *);
 int		 areq_gone(const struct call *, const struct ari_result *);
 int		 areq_path_add(char *, size_t, const char *, const char *);
+void		 areq_latency_log(struct flow *, int);
 
 /* engine.c */
 void		 engine_state_timer(evutil_socket_t, short, void *);

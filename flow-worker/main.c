@@ -127,6 +127,7 @@ flow_setup(struct flow *f)
 static void
 flow_teardown(struct flow *f)
 {
+	areq_latency_log(f, 1);
 	calls_free_all(f);
 	ari_rest_free(f->rest);
 	flowset_unref(f->fs);
