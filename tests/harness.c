@@ -486,23 +486,32 @@ h_wait_ready(struct h_env *e, int want_status)
 	return ok;
 }
 
-static char *
-h_slurp(const char *path)
+/* The file from byte `from` on, NUL-terminated (empty if unreadable). */
+char *
+h_slurp_from(const char *path, long from)
 {
 	FILE	*fp;
 	char	*buf;
 	long	 n;
 
 	if ((fp = fopen(path, "r")) == NULL)
-		return NULL;
+		return strdup("");
 	fseek(fp, 0, SEEK_END);
-	n = ftell(fp);
-	rewind(fp);
+	n = ftell(fp) - from;
+	if (n < 0)
+		n = 0;
+	fseek(fp, from, SEEK_SET);
 	buf = malloc((size_t)n + 1);
 	n = (long)fread(buf, 1, (size_t)n, fp);
 	buf[n] = '\0';
 	fclose(fp);
 	return buf;
+}
+
+static char *
+h_slurp(const char *path)
+{
+	return h_slurp_from(path, 0);
 }
 
 int

@@ -62,6 +62,7 @@ int	 h_proc_status_field(pid_t, const char *);
 void	 h_sleep_ms(int);
 long	 h_now_ms(void);
 int	 h_run_suite(Suite *);
+char	*h_slurp_from(const char *, long);
 
 #define H_WAIT_FOR(cond) ({					\
 	long __end = h_now_ms() + H_WAIT_MS;			\

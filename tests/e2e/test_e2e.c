@@ -109,25 +109,6 @@ start_ready(void)
 	    "%s", r->body);
 }
 
-static char *
-slurp(const char *path, long from)
-{
-	FILE	*fp;
-	char	*buf;
-	long	 n;
-
-	if ((fp = fopen(path, "r")) == NULL)
-		return strdup("");
-	fseek(fp, 0, SEEK_END);
-	n = ftell(fp) - from;
-	fseek(fp, from, SEEK_SET);
-	buf = malloc((size_t)(n > 0 ? n : 0) + 1);
-	n = (long)fread(buf, 1, (size_t)(n > 0 ? n : 0), fp);
-	buf[n] = '\0';
-	fclose(fp);
-	return buf;
-}
-
 static void
 list_add(char *list, size_t size, const char *type, size_t len)
 {
@@ -142,7 +123,7 @@ static void
 types_sent(const char *capture, char *list, size_t size)
 {
 	const char	*hdr = "<--- Sending ARI event to", *key = "\n  \"type\": \"";
-	char		*buf = slurp(capture, 0), *p = buf, *t;
+	char		*buf = h_slurp_from(capture, 0), *p = buf, *t;
 
 	list[0] = '\0';
 	while ((p = strstr(p, hdr)) != NULL && (t = strstr(p, key)) != NULL) {
@@ -157,7 +138,7 @@ types_sent(const char *capture, char *list, size_t size)
 static void
 types_handled(long from, char *list, size_t size)
 {
-	char	*buf = slurp(env.log, from), *line, *save = NULL, *t;
+	char	*buf = h_slurp_from(env.log, from), *line, *save = NULL, *t;
 
 	list[0] = '\0';
 	for (line = strtok_r(buf, "\n", &save); line != NULL;
@@ -247,7 +228,7 @@ END_TEST
 static void
 check_raw_stasis_start(const char *capture)
 {
-	char	*raw = slurp(capture, 0), *ev, *end;
+	char	*raw = h_slurp_from(capture, 0), *ev, *end;
 
 	ev = strstr(raw, "\"type\": \"StasisStart\"");
 	ck_assert_msg(ev != NULL, "no StasisStart in %s", capture);

@@ -142,25 +142,6 @@ all_gone(void)
 	    ari_empty("/bridges");
 }
 
-static char *
-slurp(const char *path, long from)
-{
-	FILE	*fp;
-	char	*buf;
-	long	 n;
-
-	if ((fp = fopen(path, "r")) == NULL)
-		return strdup("");
-	fseek(fp, 0, SEEK_END);
-	n = ftell(fp) - from;
-	fseek(fp, from, SEEK_SET);
-	buf = malloc((size_t)(n > 0 ? n : 0) + 1);
-	n = (long)fread(buf, 1, (size_t)(n > 0 ? n : 0), fp);
-	buf[n] = '\0';
-	fclose(fp);
-	return buf;
-}
-
 static long
 log_size(void)
 {
@@ -173,7 +154,7 @@ log_size(void)
 static int
 log_count(long from, const char *needle)
 {
-	char	*buf = slurp(env.log, from), *p = buf;
+	char	*buf = h_slurp_from(env.log, from), *p = buf;
 	int	 n = 0;
 
 	while ((p = strstr(p, needle)) != NULL) {
@@ -190,7 +171,7 @@ log_count(long from, const char *needle)
 static int
 log_number(long from, const char *key)
 {
-	char	*buf = slurp(env.log, from), *p;
+	char	*buf = h_slurp_from(env.log, from), *p;
 	int	 n = -1;
 
 	if ((p = strstr(buf, key)) != NULL &&
@@ -207,7 +188,7 @@ log_number(long from, const char *key)
 static bool
 log_in_order(long from, const char *const *needles, const char **missing)
 {
-	char	*buf = slurp(env.log, from), *p = buf;
+	char	*buf = h_slurp_from(env.log, from), *p = buf;
 	size_t	 i;
 
 	*missing = NULL;
