@@ -181,6 +181,9 @@ START_TEST(broken_reload_keeps_previous_flows)
 	    "state \"a\": unknown action \"plya\"", path);
 	ck_assert_msg(h_wait_log(&env, want), "%s", want);
 	ck_assert(h_log_has(&env, "the previous flows stay"));
+	/* HUP also restarted the ws-worker: calls need its WebSocket back. */
+	ck_assert(h_wait_log(&env, "reload done"));
+	ck_assert(h_wait_ready(&env, 200));
 	/* The old flow still answers calls. */
 	ck_assert_int_eq(h_sim_ctl(&env, "media?playback_ms=20"), 200);
 	ck_assert_int_eq(h_sim_ctl(&env, "call?exten=123"), 200);
