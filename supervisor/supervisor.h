@@ -119,11 +119,9 @@ struct supervisor {
 	int			 pidfile_fd;
 	struct event		*ev_control;
 	struct event		*ev_stop_timer;
-	struct event		*ev_counters;
 	bool			 stopping;
 	int			 rolling;	/* next role to roll, -1 idle */
 	pid_t			 retired[RETIRED_MAX];	/* draining, not ours */
-	bool			 counters_dirty;
 };
 
 extern struct supervisor *sup;

@@ -137,8 +137,11 @@ START_TEST(application_replaced_is_visible)
 	ck_assert(H_WAIT_FOR(readyz_has("\"app_replaced\":true")));
 	ck_assert_int_eq(r->status, 503);
 	ck_assert(h_wait_metric(&env, "mai_ready{check=\"app_replaced\"}", 1, 0));
+	/* Even when the link drops, it does not fight for the app. */
 	conns = h_sim_stat(&env, "ws_connections_total");
-	h_sleep_ms(1500);	/* would a reconnect loop start? */
+	ck_assert_int_eq(h_sim_ctl(&env, "drop"), 200);
+	ck_assert(h_wait_log(&env, "not reconnecting: ARI_APP=mai belongs to "
+	    "another client"));
 	ck_assert_int_eq(h_sim_stat(&env, "ws_connections_total"), conns);
 	ck_assert_int_eq(h_sup_run(&env, rs, NULL, out, sizeof(out)), 0);
 	ck_assert(h_wait_ready(&env, 200));
