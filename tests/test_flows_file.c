@@ -145,10 +145,14 @@ START_TEST(broken_file_at_start_is_logged_and_survived)
 	ck_assert_msg(h_wait_log(&env, want), "no line: %s", want);
 	ck_assert_msg(h_log_has(&env, bad[_i].want), "%s", bad[_i].want);
 	ck_assert(h_log_has(&env, "calls continue in the dialplan"));
+	/* Still the same process, and it goes on handling events. */
 	pid = h_worker_pid(&env, "flow-worker");
-	h_sleep_ms(500);
+	ck_assert(h_wait_ready(&env, 200));
+	ck_assert(h_wait_metric(&env, "mai_events_acked_total", 1, 1));
 	ck_assert(h_proc_alive(pid));
 	ck_assert_int_eq(h_worker_pid(&env, "flow-worker"), pid);
+	ck_assert_int_eq(h_metric(&env,
+	    "mai_worker_restarts_total{worker=\"flow-worker\"}"), 0);
 }
 END_TEST
 
