@@ -4,7 +4,8 @@
 #   asterisk.sh provision   sid chroot + asterisk packages, cached outside the
 #                           clone; exit 77 with one "e2e: not run:" line when
 #                           the mirror or debootstrap fails
-#   asterisk.sh start       copy ../../asterisk-conf in, start, wait for ARI
+#   asterisk.sh start       copy ../../asterisk-conf and conf/ in, start,
+#                           wait for ARI
 #   asterisk.sh stop        stop Asterisk, wait until port 8088 is free
 #   asterisk.sh cli CMD     asterisk -rx CMD inside the chroot
 #   asterisk.sh pid         Asterisk's pid (exit 1 if it is not running)
@@ -141,6 +142,8 @@ asterisk_pid() {
 # The shipped files over Debian's defaults; tests listen on loopback only.
 install_conf() {
 	cp "$CONF_SRC"/*.conf "$ROOT/etc/asterisk/"
+	# Test-only additions (extensions_local.conf: numbers tests dial).
+	cp "$HERE"/conf/*.conf "$ROOT/etc/asterisk/"
 	sed -i 's/^bindaddr[[:space:]]*=.*/bindaddr=127.0.0.1/' \
 	    "$ROOT/etc/asterisk/http.conf"
 }
