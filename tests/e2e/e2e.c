@@ -1,13 +1,20 @@
 /*
- * e2e.c — run tests/e2e/asterisk.sh (start, stop, cli …) from a suite.
+ * e2e.c — what the end-to-end suites share (see e2e.h).
  */
+#include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <check.h>
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "e2e.h"
+
+struct h_env	 env;
+struct h_resp	*r;
 
 const char *
 e2e_src(void)
@@ -43,4 +50,162 @@ ast(char *out, size_t size, const char *fmt, ...)
 		out[n] = '\0';
 	st = pclose(fp);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Checked fixture: every test starts with Asterisk stopped. */
+void
+e2e_setup(void)
+{
+	r = malloc(sizeof(*r));
+	h_init(&env);
+	env.ari_port = E2E_ARI_PORT;
+	ck_assert_int_eq(ast(NULL, 0, "stop"), 0);
+}
+
+void
+e2e_teardown(void)
+{
+	h_cleanup(&env);
+	(void)ast(NULL, 0, "stop");
+	free(r);
+}
+
+/*
+ * Asterisk, then the supervisor on it, until /readyz says ok.  flows is a
+ * path under the source tree (NULL: the shipped default); more is a
+ * NULL-terminated list of further NAME=value settings (or NULL).
+ */
+void
+e2e_start_ready(const char *flows, const char *const *more)
+{
+	char		 flows_env[600];
+	const char	*extra[32] = { "ARI_PORT=8088", "ARI_USER=mai",
+	    "ARI_PASSWORD=mvoice8908!#", "LOG_LEVEL=debug", flows_env };
+	size_t		 n = 5;
+	long		 end = h_now_ms() + E2E_READY_BOUND_MS;
+
+	if (flows != NULL)
+		snprintf(flows_env, sizeof(flows_env), "FLOWS_FILE=%s/%s",
+		    e2e_src(), flows);
+	else
+		snprintf(flows_env, sizeof(flows_env), "FLOWS_FILE=");
+	for (; more != NULL && *more != NULL && n < 31; more++)
+		extra[n++] = *more;
+	extra[n] = NULL;
+	ck_assert_int_eq(ast(NULL, 0, "start"), 0);
+	ck_assert_int_gt(h_sup_start(&env, extra), 0);
+	while (h_http(env.http_port, "GET", "/readyz", r) != 200 &&
+	    h_now_ms() < end)
+		h_sleep_ms(50);
+	ck_assert_msg(r->status == 200, "readyz: %d %s", r->status, r->body);
+}
+
+/* GET /ari/PATH on Asterisk with mai's credentials; the status or -1. */
+int
+ari_get(const char *path, struct h_resp *resp)
+{
+	char	full[512];
+
+	snprintf(full, sizeof(full), "/ari%s", path);
+	return h_http_auth(E2E_ARI_PORT, "GET", full, "Basic " E2E_ARI_AUTH,
+	    resp);
+}
+
+/* Does GET /ari/PATH answer 200 with an empty JSON list? */
+bool
+ari_empty(const char *path)
+{
+	char	*p, *q;
+
+	if (ari_get(path, r) != 200)
+		return false;
+	for (p = q = r->body; *p != '\0'; p++)
+		if (!isspace((unsigned char)*p))
+			*q++ = *p;
+	*q = '\0';
+	return strcmp(r->body, "[]") == 0;
+}
+
+/* Asterisk's "N active channels" ('core show channels count'), or -1. */
+int
+active_channels(void)
+{
+	char		 out[512];
+	const char	*p;
+
+	if (ast(out, sizeof(out), "cli 'core show channels count'") != 0 ||
+	    (p = strstr(out, " active channel")) == NULL)
+		return -1;
+	while (p > out && isdigit((unsigned char)p[-1]))
+		p--;
+	return isdigit((unsigned char)*p) ? atoi(p) : -1;
+}
+
+/* Nothing of any call left in Asterisk. */
+bool
+all_gone(void)
+{
+	return active_channels() == 0 && ari_empty("/channels") &&
+	    ari_empty("/bridges");
+}
+
+long
+log_size(void)
+{
+	struct stat	sb;
+
+	return stat(env.log, &sb) == 0 ? (long)sb.st_size : 0;
+}
+
+/* Lines of our log after byte `from` holding needle. */
+int
+log_count(long from, const char *needle)
+{
+	char	*buf = h_slurp_from(env.log, from), *p = buf;
+	int	 n = 0;
+
+	while ((p = strstr(p, needle)) != NULL) {
+		n++;
+		p = strchr(p, '\n');
+		if (p == NULL)
+			break;
+	}
+	free(buf);
+	return n;
+}
+
+/* The number after the first `key` in our log after byte `from`, or -1. */
+int
+log_number(long from, const char *key)
+{
+	char	*buf = h_slurp_from(env.log, from), *p;
+	int	 n = -1;
+
+	if ((p = strstr(buf, key)) != NULL &&
+	    isdigit((unsigned char)p[strlen(key)]))
+		n = atoi(p + strlen(key));
+	free(buf);
+	return n;
+}
+
+/*
+ * Do the needles appear in this order in our log after byte `from`?
+ * On failure, *missing names the first one not found.
+ */
+bool
+log_in_order(long from, const char *const *needles, const char **missing)
+{
+	char	*buf = h_slurp_from(env.log, from), *p = buf;
+	size_t	 i;
+
+	*missing = NULL;
+	for (i = 0; needles[i] != NULL; i++) {
+		if ((p = strstr(p, needles[i])) == NULL) {
+			*missing = needles[i];
+			break;
+		}
+		p += strlen(needles[i]);
+	}
+	free(buf);
+	return *missing == NULL;
 }

@@ -37,31 +37,10 @@
 /* Liveness bound for getting ready again: the ws-worker's reconnect
  * backoff caps at 30 s +20 % jitter, then Asterisk boot and one probe. */
 #define RECONNECT_BOUND_MS	45000
-#define SERVICE_EXTEN		"43720270346"
 #define CAPTURE_LOG		"e2e-ari-capture.log"
 
 #define READY_OK "{\"status\":\"ok\",\"edge_http_reachable\":true," \
 	"\"ari_auth\":true,\"ws_connected\":true,\"events_received\":true"
-
-static struct h_env	 env;
-static struct h_resp	*r;
-
-static void
-setup(void)
-{
-	r = malloc(sizeof(*r));
-	h_init(&env);
-	env.ari_port = 8088;
-	ck_assert_int_eq(ast(NULL, 0, "stop"), 0);
-}
-
-static void
-teardown(void)
-{
-	h_cleanup(&env);
-	(void)ast(NULL, 0, "stop");
-	free(r);
-}
 
 /* "NAME=1000" from a number macro (v is expanded before # applies). */
 #define STR(x)		#x
@@ -165,14 +144,6 @@ handled(long from, const char *type)
 	return false;
 }
 
-static long
-log_size(void)
-{
-	struct stat	sb;
-
-	return stat(env.log, &sb) == 0 ? (long)sb.st_size : 0;
-}
-
 /* Asterisk's own record of what it sends to mai, from now on. */
 static void
 capture_start(char *path, size_t size)
@@ -236,7 +207,7 @@ check_raw_stasis_start(const char *capture)
 		*end = '\0';
 	ck_assert_ptr_nonnull(strstr(ev, "\"application\": \"mai\""));
 	ck_assert_ptr_nonnull(strstr(ev, "\"context\": \"incoming\""));
-	ck_assert_ptr_nonnull(strstr(ev, "\"exten\": \"" SERVICE_EXTEN "\""));
+	ck_assert_ptr_nonnull(strstr(ev, "\"exten\": \"" E2E_SERVICE_EXTEN "\""));
 	free(raw);
 }
 
@@ -257,7 +228,7 @@ START_TEST(call_reaches_flow_worker_as_asterisk_sent_it)
 	capture_start(capture, sizeof(capture));
 	from = log_size();
 	ck_assert_int_eq(ast(NULL, 0, "cli 'channel originate Local/"
-	    SERVICE_EXTEN "@incoming application Echo'"), 0);
+	    E2E_SERVICE_EXTEN "@incoming application Echo'"), 0);
 	ck_assert(H_WAIT_FOR(handled(from, "StasisStart")));
 	/* Hang up so the call's events come to an end. */
 	ck_assert_int_eq(ast(NULL, 0, "cli 'channel request hangup all'"), 0);
@@ -317,7 +288,7 @@ main(void)
 	TCase	*tc = tcase_create("asterisk22");
 
 	/* One tcase, in order: they share Asterisk's fixed port 8088. */
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, e2e_setup, e2e_teardown);
 	tcase_set_timeout(tc, 180);
 	tcase_add_test(tc, readyz_degraded_then_ok_without_call);
 	tcase_add_test(tc, wrong_password_shows_in_deps_and_readyz);

@@ -29,179 +29,15 @@
 #include "harness.h"
 #include "e2e.h"
 
-#define ARI_PORT		8088
-/* Basic base64("mai:mvoice8908!#"), asterisk-conf/ari.conf's user. */
-#define ARI_AUTH		"bWFpOm12b2ljZTg5MDghIw=="
-#define SERVICE_EXTEN		"43720270346"
-#define ORIGINATE		"cli 'channel originate Local/" SERVICE_EXTEN \
+#define ORIGINATE		"cli 'channel originate Local/" E2E_SERVICE_EXTEN \
 				"@incoming application Echo'"
-/* Liveness bounds (ms).  The ws-worker's reconnect backoff caps at 30 s
- * +20 %; the default flow ends a silent call after about 10 s. */
-#define READY_BOUND_MS		45000
+/* Liveness bounds (ms): the default flow ends a silent call after about
+ * 10 s. */
 #define CALL_END_BOUND_MS	40000
 /* After the flow-worker is killed every call is over within this. */
 #define CRASH_BOUND_MS		30000
 #define CRASH_CALLS		20
 #define LONG_FLOW		"tests/e2e/flows-long.json"
-
-static struct h_env	 env;
-static struct h_resp	*r;
-
-static void
-setup(void)
-{
-	r = malloc(sizeof(*r));
-	h_init(&env);
-	env.ari_port = ARI_PORT;
-	ck_assert_int_eq(ast(NULL, 0, "stop"), 0);
-}
-
-static void
-teardown(void)
-{
-	h_cleanup(&env);
-	(void)ast(NULL, 0, "stop");
-	free(r);
-}
-
-/* Asterisk, then the supervisor on it (flows: NULL for the default). */
-static void
-start_ready(const char *flows)
-{
-	char		 flows_env[600];
-	const char	*extra[] = { "ARI_PORT=8088", "ARI_USER=mai",
-	    "ARI_PASSWORD=mvoice8908!#", "LOG_LEVEL=debug", flows_env, NULL };
-	long		 end = h_now_ms() + READY_BOUND_MS;
-
-	if (flows != NULL)
-		snprintf(flows_env, sizeof(flows_env), "FLOWS_FILE=%s/%s",
-		    e2e_src(), flows);
-	else
-		snprintf(flows_env, sizeof(flows_env), "FLOWS_FILE=");
-	ck_assert_int_eq(ast(NULL, 0, "start"), 0);
-	ck_assert_int_gt(h_sup_start(&env, extra), 0);
-	while (h_http(env.http_port, "GET", "/readyz", r) != 200 &&
-	    h_now_ms() < end)
-		h_sleep_ms(50);
-	ck_assert_msg(r->status == 200, "readyz: %d %s", r->status, r->body);
-}
-
-/* GET /ari/PATH on Asterisk with mai's credentials; the status or -1. */
-static int
-ari_get(const char *path, struct h_resp *resp)
-{
-	char	full[512];
-
-	snprintf(full, sizeof(full), "/ari%s", path);
-	return h_http_auth(ARI_PORT, "GET", full, "Basic " ARI_AUTH, resp);
-}
-
-/* Does GET /ari/PATH answer 200 with an empty JSON list? */
-static bool
-ari_empty(const char *path)
-{
-	char	*p, *q;
-
-	if (ari_get(path, r) != 200)
-		return false;
-	for (p = q = r->body; *p != '\0'; p++)
-		if (!isspace((unsigned char)*p))
-			*q++ = *p;
-	*q = '\0';
-	return strcmp(r->body, "[]") == 0;
-}
-
-/* Asterisk's "N active channels" ('core show channels count'), or -1. */
-static int
-active_channels(void)
-{
-	char		 out[512];
-	const char	*p;
-
-	if (ast(out, sizeof(out), "cli 'core show channels count'") != 0 ||
-	    (p = strstr(out, " active channel")) == NULL)
-		return -1;
-	while (p > out && isdigit((unsigned char)p[-1]))
-		p--;
-	return isdigit((unsigned char)*p) ? atoi(p) : -1;
-}
-
-/* Poll cond (every 200 ms: each asterisk -rx is a process) up to bound. */
-#define WAIT_UPTO(bound, cond) ({				\
-	long __end = h_now_ms() + (bound);			\
-	bool __ok;						\
-	while (!(__ok = (cond)) && h_now_ms() < __end)		\
-		h_sleep_ms(200);				\
-	__ok; })
-
-/* Nothing of any call left in Asterisk. */
-static bool
-all_gone(void)
-{
-	return active_channels() == 0 && ari_empty("/channels") &&
-	    ari_empty("/bridges");
-}
-
-static long
-log_size(void)
-{
-	struct stat	sb;
-
-	return stat(env.log, &sb) == 0 ? (long)sb.st_size : 0;
-}
-
-/* Lines of our log after byte `from` holding needle. */
-static int
-log_count(long from, const char *needle)
-{
-	char	*buf = h_slurp_from(env.log, from), *p = buf;
-	int	 n = 0;
-
-	while ((p = strstr(p, needle)) != NULL) {
-		n++;
-		p = strchr(p, '\n');
-		if (p == NULL)
-			break;
-	}
-	free(buf);
-	return n;
-}
-
-/* The number after the first `key` in our log after byte `from`, or -1. */
-static int
-log_number(long from, const char *key)
-{
-	char	*buf = h_slurp_from(env.log, from), *p;
-	int	 n = -1;
-
-	if ((p = strstr(buf, key)) != NULL &&
-	    isdigit((unsigned char)p[strlen(key)]))
-		n = atoi(p + strlen(key));
-	free(buf);
-	return n;
-}
-
-/*
- * Do the needles appear in this order in our log after byte `from`?
- * On failure, *missing names the first one not found.
- */
-static bool
-log_in_order(long from, const char *const *needles, const char **missing)
-{
-	char	*buf = h_slurp_from(env.log, from), *p = buf;
-	size_t	 i;
-
-	*missing = NULL;
-	for (i = 0; needles[i] != NULL; i++) {
-		if ((p = strstr(p, needles[i])) == NULL) {
-			*missing = needles[i];
-			break;
-		}
-		p += strlen(needles[i]);
-	}
-	free(buf);
-	return *missing == NULL;
-}
 
 /*
  * The shipped default flow (flows/default.json): answer, greeting, menu;
@@ -218,12 +54,12 @@ START_TEST(default_flow_ends_by_itself)
 	const char	*missing;
 	long		 from;
 
-	start_ready(NULL);
+	e2e_start_ready(NULL, NULL);
 	from = log_size();
 	ck_assert_int_eq(ast(NULL, 0, ORIGINATE), 0);
 	ck_assert(WAIT_UPTO(H_WAIT_MS, log_count(from,
 	    "call started id=") == 1));
-	ck_assert_int_eq(log_count(from, "exten=" SERVICE_EXTEN), 1);
+	ck_assert_int_eq(log_count(from, "exten=" E2E_SERVICE_EXTEN), 1);
 	ck_assert_int_gt(active_channels(), 0);
 	ck_assert_msg(WAIT_UPTO(CALL_END_BOUND_MS, all_gone()),
 	    "still there: channels=%d last ARI answer: %s",
@@ -248,7 +84,7 @@ START_TEST(flow_worker_killed_with_calls_leaves_none_behind)
 	int	i, up, resumed;
 	char	ended[64];
 
-	start_ready(LONG_FLOW);
+	e2e_start_ready(LONG_FLOW, NULL);
 	ck_assert_int_gt((old = h_worker_pid(&env, "flow-worker")), 0);
 	from = log_size();
 	for (i = 0; i < CRASH_CALLS; i++)
@@ -292,7 +128,7 @@ START_TEST(caller_hangup_during_playback_leaves_nothing)
 	const char	*missing;
 	long		 from;
 
-	start_ready(LONG_FLOW);
+	e2e_start_ready(LONG_FLOW, NULL);
 	from = log_size();
 	ck_assert_int_eq(ast(NULL, 0, ORIGINATE), 0);
 	ck_assert(WAIT_UPTO(H_WAIT_MS, log_count(from,
@@ -327,7 +163,7 @@ main(void)
 	TCase	*tc = tcase_create("asterisk22");
 
 	/* One tcase, in order: they share Asterisk's fixed port 8088. */
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, e2e_setup, e2e_teardown);
 	tcase_set_timeout(tc, 180);
 	tcase_add_test(tc, default_flow_ends_by_itself);
 	tcase_add_test(tc, flow_worker_killed_with_calls_leaves_none_behind);
