@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
 #include <event2/event.h>
@@ -53,6 +54,8 @@ struct ari_call {
 	const char		*method;	/* from ari_methods */
 	char			*path;
 	unsigned int		 timeout_ms;
+	size_t			 body_max;	/* of the answer */
+	uint64_t		 sent_ns;	/* request began to go out */
 	ari_rest_cb		 cb;
 	void			*arg;
 	char			*resp;		/* NUL-terminated */
@@ -167,7 +170,7 @@ rest_timer_cb(CURLM *multi, long timeout_ms, void *userp)
 	return evtimer_add(r->timer, &tv) == -1 ? -1 : 0;
 }
 
-/* Keep the answer, up to ARI_REST_BODY_MAX; more fails the transfer. */
+/* Keep the answer, up to the call's body_max; more fails the transfer. */
 static size_t
 call_write(char *data, size_t size, size_t nmemb, void *arg)
 {
@@ -175,7 +178,7 @@ call_write(char *data, size_t size, size_t nmemb, void *arg)
 	size_t		 n = size * nmemb, cap;
 	char		*nb;
 
-	if (n > ARI_REST_BODY_MAX - c->resp_len) {
+	if (n > c->body_max - c->resp_len) {
 		c->too_big = 1;
 		return 0;
 	}
@@ -192,6 +195,26 @@ call_write(char *data, size_t size, size_t nmemb, void *arg)
 	c->resp_len += n;
 	c->resp[c->resp_len] = '\0';
 	return n;
+}
+
+/*
+ * curl has a connection and is about to write the request: the moment
+ * callers measure "request sent" by (the answer latency).
+ */
+static int
+call_prereq(void *arg, char *ip, char *local_ip, int port, int local_port)
+{
+	struct ari_call	*c = arg;
+	struct timespec	 ts;
+
+	(void)ip;
+	(void)local_ip;
+	(void)port;
+	(void)local_port;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	c->sent_ns = (uint64_t)ts.tv_sec * 1000000000ULL +
+	    (uint64_t)ts.tv_nsec;
+	return CURL_PREREQFUNC_OK;
 }
 
 static void
@@ -249,6 +272,8 @@ call_finish(struct ari_call *c, enum ari_rest_fail fail)
 	o.path = c->path;
 	o.fail = fail;
 	o.timeout_ms = c->timeout_ms;
+	o.body_max = c->body_max;
+	o.sent_ns = c->sent_ns;
 	o.detail = c->errbuf[0] != '\0' ? c->errbuf : curl_easy_strerror(c->rc);
 	o.resp = c->resp;
 	o.resp_len = c->resp_len;
@@ -345,21 +370,29 @@ call_setup(struct ari_call *c, const char *url, const char *json)
 	    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, t) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, t) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->rest->hdr_plain) !=
-	    CURLE_OK)
+	    CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE,
+	    (curl_off_t)c->body_max) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, call_prereq) !=
+	    CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_PREREQDATA, c) != CURLE_OK)
 		return -1;
 	return call_setup_method(c, json);
 }
 
 static struct ari_call *
 call_new(struct ari_rest *r, CURL *proto, const char *method,
-    const char *path, unsigned int timeout_ms)
+    const char *path, const struct ari_call_opts *opts)
 {
 	struct ari_call	*c;
+	unsigned int	 timeout_ms = opts->timeout_ms;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
 	c->rest = r;
 	c->method = method;
+	c->body_max = opts->body_max != 0 ? opts->body_max :
+	    ARI_REST_BODY_MAX;
 	if (timeout_ms == 0)
 		timeout_ms = ARI_REST_TIMEOUT_DEF_MS;
 	c->timeout_ms = timeout_ms < ARI_REST_TIMEOUT_MAX_MS ? timeout_ms :
@@ -376,7 +409,8 @@ call_new(struct ari_rest *r, CURL *proto, const char *method,
 /* Checks shared by both entries; errno as ari_rest_call() documents. */
 static int
 rest_admit(struct ari_rest *r, const char *method, struct json_object *body,
-    ari_rest_cb cb, const struct ari_method **mp, const char **jsonp)
+    const struct ari_call_opts *opts, ari_rest_cb cb,
+    const struct ari_method **mp, const char **jsonp)
 {
 	const struct ari_method	*m;
 
@@ -386,7 +420,8 @@ rest_admit(struct ari_rest *r, const char *method, struct json_object *body,
 	if (r->ncalls >= ARI_REST_MAX_CALLS)
 		return rest_refuse(EAGAIN);
 	if (cb == NULL || (m = rest_method(method)) == NULL ||
-	    (body != NULL && !m->body))
+	    (body != NULL && !m->body) ||
+	    opts->body_max > ARI_REST_BODY_HUGE)
 		return rest_refuse(EINVAL);
 	if (body != NULL && (*jsonp = json_object_to_json_string_ext(body,
 	    JSON_C_TO_STRING_PLAIN)) == NULL)
@@ -401,11 +436,11 @@ rest_admit(struct ari_rest *r, const char *method, struct json_object *body,
 static int
 rest_start(struct ari_rest *r, CURL *proto, const struct ari_method *m,
     const char *shown, const char *url, const char *json,
-    unsigned int timeout_ms, ari_rest_cb cb, void *arg)
+    const struct ari_call_opts *opts, ari_rest_cb cb, void *arg)
 {
 	struct ari_call	*c;
 
-	if ((c = call_new(r, proto, m->name, shown, timeout_ms)) == NULL)
+	if ((c = call_new(r, proto, m->name, shown, opts)) == NULL)
 		return -1;
 	c->cb = cb;
 	c->arg = arg;
@@ -421,32 +456,43 @@ rest_start(struct ari_rest *r, CURL *proto, const struct ari_method *m,
 
 /*
  * Start METHOD base_url+path, with body (if any) sent as JSON, and call cb
- * exactly once, later, from the event loop.  timeout_ms bounds the whole
- * call (0: ARI_REST_TIMEOUT_DEF_MS).  Returns 0, or -1 with errno and no
- * callback: EINVAL (unknown method, a body on GET, a path that is not
- * absolute or holds blanks/controls/'#', no cb), EAGAIN (ARI_REST_MAX_CALLS
+ * exactly once, later, from the event loop.  opts->timeout_ms bounds the
+ * whole call (0: ARI_REST_TIMEOUT_DEF_MS), opts->body_max the answer.
+ * Returns 0, or -1 with errno and no callback: EINVAL (unknown method, a
+ * body on GET, a path that is not absolute or holds blanks/controls/'#',
+ * no cb, body_max over ARI_REST_BODY_HUGE), EAGAIN (ARI_REST_MAX_CALLS
  * pending), EMSGSIZE (URL or body over its bound), ECANCELED (being
  * freed), ENOMEM or EIO (curl refused the handle).
  */
 int
-ari_rest_call(struct ari_rest *r, const char *method, const char *path,
-    struct json_object *body, unsigned int timeout_ms, ari_rest_cb cb,
-    void *arg)
+ari_rest_call_opts(struct ari_rest *r, const char *method, const char *path,
+    struct json_object *body, const struct ari_call_opts *opts,
+    ari_rest_cb cb, void *arg)
 {
 	const struct ari_method	*m;
 	const char		*json;
 	char			 url[ARI_REST_URL_MAX];
 	int			 n;
 
-	if (rest_admit(r, method, body, cb, &m, &json) == -1)
+	if (rest_admit(r, method, body, opts, cb, &m, &json) == -1)
 		return -1;
 	if (!ari_path_ok(path))
 		return rest_refuse(EINVAL);
 	n = snprintf(url, sizeof(url), "%s%s", r->base_url, path);
 	if (n < 0 || (size_t)n >= sizeof(url))
 		return rest_refuse(EMSGSIZE);
-	return rest_start(r, r->proto, m, path, url, json, timeout_ms, cb,
-	    arg);
+	return rest_start(r, r->proto, m, path, url, json, opts, cb, arg);
+}
+
+/* The same with the default bounds and this timeout. */
+int
+ari_rest_call(struct ari_rest *r, const char *method, const char *path,
+    struct json_object *body, unsigned int timeout_ms, ari_rest_cb cb,
+    void *arg)
+{
+	struct ari_call_opts	opts = { .timeout_ms = timeout_ms };
+
+	return ari_rest_call_opts(r, method, path, body, &opts, cb, arg);
 }
 
 /*
@@ -462,14 +508,15 @@ ari_rest_call_url(struct ari_rest *r, const char *method, const char *url,
 {
 	const struct ari_method	*m;
 	const char		*json;
+	struct ari_call_opts	 opts = { .timeout_ms = timeout_ms };
 
-	if (rest_admit(r, method, body, cb, &m, &json) == -1)
+	if (rest_admit(r, method, body, &opts, cb, &m, &json) == -1)
 		return -1;
 	if (!ari_url_ok(url))
 		return rest_refuse(EINVAL);
 	if (strlen(url) >= ARI_REST_URL_MAX)
 		return rest_refuse(EMSGSIZE);
-	return rest_start(r, r->anon, m, url, url, json, timeout_ms, cb, arg);
+	return rest_start(r, r->anon, m, url, url, json, &opts, cb, arg);
 }
 
 /* The base URL, e.g. "http://127.0.0.1:8088/ari": never credentials. */
@@ -517,8 +564,6 @@ rest_setup_handle(CURL *e)
 	    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") !=
 	    CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_PROXY, "") != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE,
-	    (curl_off_t)ARI_REST_BODY_MAX) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_USERAGENT, "mai/" MAI_VERSION) !=
 	    CURLE_OK)
 		return -1;

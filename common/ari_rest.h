@@ -11,6 +11,7 @@
 #define MAI_ARI_REST_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct event_base;
 struct json_object;
@@ -31,9 +32,12 @@ struct ari_rest;
 /*
  * One response or request body.  Most ARI answers are under a few KiB;
  * GET /channels grows by about 1 KiB per channel, so this holds about a
- * thousand.  A bigger one is an error, not a buffer without end.
+ * thousand.  A bigger one is an error, not a buffer without end.  A call
+ * that expects more says so (struct ari_call_opts), up to
+ * ARI_REST_BODY_HUGE: the bound on any answer at all.
  */
 #define ARI_REST_BODY_MAX	(1024 * 1024)
+#define ARI_REST_BODY_HUGE	(64 * 1024 * 1024)
 #define ARI_REST_TIMEOUT_DEF_MS	5000	/* when a call passes 0 */
 #define ARI_REST_TIMEOUT_MAX_MS	3600000	/* longer ones are cut to this; the
 					   config's own ARI_PROBE_TIMEOUT_MS
@@ -49,7 +53,7 @@ enum ari_rest_fail {
 	ARI_FAIL_REFUSED,	/* connection refused: nothing listens */
 	ARI_FAIL_CONNECT,	/* no TCP connection otherwise */
 	ARI_FAIL_TIMEOUT,	/* no complete answer in time */
-	ARI_FAIL_TOOBIG,	/* body over ARI_REST_BODY_MAX; status kept */
+	ARI_FAIL_TOOBIG,	/* body over the call's bound; status kept */
 	ARI_FAIL_TRANSPORT,	/* any other curl failure (TLS, reset...) */
 	ARI_FAIL_CANCELLED	/* ari_rest_free() with the call pending */
 };
@@ -72,6 +76,17 @@ struct ari_result {
 	enum ari_rest_fail	 fail;
 	struct json_object	*body;	/* parsed JSON, or NULL */
 	const char		*error;
+	uint64_t		 sent_ns;	/* CLOCK_MONOTONIC ns (as
+						   frame_now_ns()) when
+						   curl began to write the
+						   request; 0: never */
+};
+
+/* What a call may set beyond the defaults (all 0: the defaults). */
+struct ari_call_opts {
+	unsigned int	 timeout_ms;	/* 0: ARI_REST_TIMEOUT_DEF_MS */
+	size_t		 body_max;	/* answer bound; 0: ARI_REST_BODY_MAX,
+					   at most ARI_REST_BODY_HUGE */
 };
 
 typedef void (*ari_rest_cb)(const struct ari_result *, void *);
@@ -86,6 +101,8 @@ struct ari_outcome {
 	long			 status;
 	enum ari_rest_fail	 fail;
 	unsigned int		 timeout_ms;
+	size_t			 body_max;
+	uint64_t		 sent_ns;
 	const char		*detail;	/* curl's words, if it failed */
 	const char		*resp;		/* the body as received */
 	size_t			 resp_len;
@@ -94,6 +111,7 @@ struct ari_outcome {
 /*
  * ari_rest.c.  ari_rest_call() either returns -1 with errno and never
  * calls back, or returns 0 and calls back exactly once, from the loop.
+ * ari_rest_call_opts() is the same with a struct ari_call_opts.
  * ari_rest_call_url() is the same for an absolute http(s) URL that is
  * not ARI (webhooks): no credentials go with it; the shared bounds hold.
  * ari_rest_free() cancels pending calls: their callbacks DO run, with
@@ -105,6 +123,9 @@ int		 ari_rest_configure(struct ari_rest *,
 		    const struct mai_config *);
 int		 ari_rest_call(struct ari_rest *, const char *, const char *,
 		    struct json_object *, unsigned int, ari_rest_cb, void *);
+int		 ari_rest_call_opts(struct ari_rest *, const char *,
+		    const char *, struct json_object *,
+		    const struct ari_call_opts *, ari_rest_cb, void *);
 int		 ari_rest_call_url(struct ari_rest *, const char *,
 		    const char *, struct json_object *, unsigned int,
 		    ari_rest_cb, void *);

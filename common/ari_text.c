@@ -22,7 +22,7 @@ result_parse(const char *buf, size_t len)
 	struct json_tokener	*tok;
 	struct json_object	*obj;
 
-	if (len == 0 || len > ARI_REST_BODY_MAX ||
+	if (len == 0 || len > ARI_REST_BODY_HUGE ||
 	    (tok = json_tokener_new()) == NULL)
 		return NULL;
 	obj = json_tokener_parse_ex(tok, buf, (int)len);
@@ -105,8 +105,8 @@ result_error_transport(char *dst, size_t size, const struct ari_outcome *o)
 		result_errorf(dst, size, o, "cannot connect (curl: %s)", d);
 		break;
 	case ARI_FAIL_TOOBIG:
-		result_errorf(dst, size, o, "%ld answer over %d bytes",
-		    o->status, ARI_REST_BODY_MAX);
+		result_errorf(dst, size, o, "%ld answer over %zu bytes",
+		    o->status, o->body_max);
 		break;
 	case ARI_FAIL_CANCELLED:
 		result_errorf(dst, size, o, "cancelled");
@@ -130,6 +130,7 @@ ari_result_make(struct ari_result *res, const struct ari_outcome *o,
 	res->path = o->path;
 	res->status = o->status;
 	res->fail = o->fail;
+	res->sent_ns = o->sent_ns;
 	if (o->fail == ARI_FAIL_NONE)
 		res->body = result_parse(o->resp, o->resp_len);
 	if (o->fail != ARI_FAIL_NONE)

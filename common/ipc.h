@@ -51,7 +51,7 @@ enum mai_msg {
 	MAI_MSG_EVENT_ACK,	/* flow->s  empty, seq = highest handled */
 	MAI_MSG_COUNTERS,	/* w->s  struct mai_counters */
 	MAI_MSG_DRAINING,	/* w->s  empty: stopped accepting, start my successor */
-	MAI_MSG_LATENCY,	/* flow->s  struct mai_latency */
+	MAI_MSG_LATENCY,	/* flow->s  struct mai_latency[MAI_LAT_COUNT] */
 	MAI_MSG_FLOWS,		/* s->flow  the flow file's bytes (JSON) */
 	MAI_MSG_MAX
 };
@@ -135,9 +135,9 @@ struct mai_counters {
 #define MAI_CNT_FLOW_RESUMED		7	/* calls taken over after a crash */
 
 /*
- * Time from the ws-worker reading an event to the flow-worker receiving
- * it, as a histogram with fixed upper bounds (MAI_LATENCY_BOUNDS_US); the
- * last bucket is +Inf.  Counts are cumulative over the flow-worker's life.
+ * Latencies the flow-worker measures, each a histogram with fixed upper
+ * bounds (MAI_LATENCY_BOUNDS_US; the last bucket is +Inf) and the largest
+ * sample.  Counts are cumulative over the flow-worker's life.
  */
 #define MAI_LATENCY_BUCKETS	14
 #define MAI_LATENCY_BOUNDS_US	{ 50, 100, 200, 300, 500, 750, 1000, 2000, \
@@ -146,6 +146,14 @@ struct mai_latency {
 	uint64_t	bucket[MAI_LATENCY_BUCKETS];	/* not cumulative */
 	uint64_t	count;
 	uint64_t	sum_ns;
+	uint64_t	max_ns;
+};
+
+enum mai_lat {
+	MAI_LAT_RELAY = 0,	/* ws-worker read -> flow-worker received */
+	MAI_LAT_ANSWER,		/* StasisStart received -> answer request
+				   written to the socket */
+	MAI_LAT_COUNT
 };
 
 enum mai_worker_state {
@@ -179,7 +187,7 @@ struct mai_snapshot {
 	uint64_t		events_queued_bytes;
 	uint64_t		events_replayed;
 	uint64_t		started_at;	/* supervisor start, unix s */
-	struct mai_latency	latency;	/* of the flow-worker, summed */
+	struct mai_latency	latency[MAI_LAT_COUNT];	/* the flow-worker's */
 	struct mai_worker_status workers[MAI_ROLE_COUNT];
 };
 

@@ -89,7 +89,8 @@ msg_payload_ok(uint8_t type, size_t len)
 	case MAI_MSG_EVENT_ACK:	return len == 0;
 	case MAI_MSG_COUNTERS:	return len == sizeof(struct mai_counters);
 	case MAI_MSG_DRAINING:	return len == 0;
-	case MAI_MSG_LATENCY:	return len == sizeof(struct mai_latency);
+	case MAI_MSG_LATENCY:	return len == sizeof(struct mai_latency) *
+				    MAI_LAT_COUNT;
 	case MAI_MSG_FLOWS:	return true;	/* empty: no file */
 	default:		return false;
 	}

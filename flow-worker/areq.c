@@ -40,6 +40,7 @@ struct areq {
 	unsigned int		 timeout_ms;
 	areq_cb			 cb;
 	uint32_t		 gen;
+	uint64_t		 t0_ns;		/* first: its StasisStart read */
 	uint8_t			 url;		/* target is a URL (webhook) */
 	uint8_t			 serial;	/* in call->reqs */
 	uint8_t			 first;		/* the call's first: backlog
@@ -62,28 +63,18 @@ areq_init(struct flow *f)
 }
 
 /*
- * A call's first request reached ari_rest: how long since its StasisStart
- * frame was read.  A histogram with fixed bounds, like the event latency.
+ * A call's first request (the answer) is done: how long from its
+ * StasisStart frame being read to curl writing the request.  One that
+ * never went out counts until it failed: a late answer is no better.
  */
 static void
-areq_latency_record(struct flow *f, struct call *c)
+areq_latency_record(struct areq *r, const struct ari_result *res)
 {
-	uint64_t	now = frame_now_ns(), d, us;
-	size_t		i, n = sizeof(first_bounds_us) /
-			    sizeof(first_bounds_us[0]);
+	uint64_t	end = res->sent_ns != 0 ? res->sent_ns : frame_now_ns();
 
-	if (now < c->t0_ns) {
-		c->t0_ns = 0;
+	if (res->fail == ARI_FAIL_CANCELLED || end < r->t0_ns)
 		return;
-	}
-	d = now - c->t0_ns;
-	c->t0_ns = 0;
-	us = d / 1000;
-	for (i = 0; i < n && us > first_bounds_us[i]; i++)
-		;
-	f->first_lat.bucket[i]++;
-	f->first_lat.count++;
-	f->first_lat.sum_ns += d;
+	flow_latency_add(&r->f->lat[MAI_LAT_ANSWER], end - r->t0_ns);
 }
 
 /* The bound that q (in percent) of the samples do not exceed. */
@@ -108,24 +99,24 @@ areq_latency_bound(const struct mai_latency *l, unsigned int q, char *buf,
 
 /*
  * One line: StasisStart read -> the call's first request (the answer)
- * handed to ari_rest.  force: at exit; else only when it changed.
+ * written.  force: at exit; else only when it changed.
  */
 void
 areq_latency_log(struct flow *f, int force)
 {
-	char	p50[32], p99[32];
+	const struct mai_latency	*l = &f->lat[MAI_LAT_ANSWER];
+	char				 p50[32], p99[32];
 
-	if (f->first_lat.count == 0 ||
-	    (!force && f->first_lat.count == f->first_lat_logged))
+	if (l->count == 0 || (!force && l->count == f->answer_lat_logged))
 		return;
-	f->first_lat_logged = f->first_lat.count;
-	areq_latency_bound(&f->first_lat, 50, p50, sizeof(p50));
-	areq_latency_bound(&f->first_lat, 99, p99, sizeof(p99));
-	log_info("answer latency p50<=%s p99<=%s n=%llu mean=%lluus "
-	    "(StasisStart read -> first request to ari_rest)", p50, p99,
-	    (unsigned long long)f->first_lat.count,
-	    (unsigned long long)(f->first_lat.sum_ns / f->first_lat.count /
-	    1000));
+	f->answer_lat_logged = l->count;
+	areq_latency_bound(l, 50, p50, sizeof(p50));
+	areq_latency_bound(l, 99, p99, sizeof(p99));
+	log_info("answer latency p50<=%s p99<=%s max=%lluus n=%llu "
+	    "mean=%lluus (StasisStart read -> answer request written)", p50,
+	    p99, (unsigned long long)(l->max_ns / 1000),
+	    (unsigned long long)l->count,
+	    (unsigned long long)(l->sum_ns / l->count / 1000));
 }
 
 /* Out of the backlog list it is in. */
@@ -212,8 +203,6 @@ areq_issue(struct areq *r)
 		    r->timeout_ms, areq_done, r);
 	if (rc == 0) {
 		r->where = AREQ_FLIGHT;
-		if (r->call != NULL && r->call->t0_ns != 0)
-			areq_latency_record(f, r->call);
 		return;
 	}
 	if (errno == EAGAIN && f->nbacklog < FLOW_BACKLOG_MAX) {
@@ -269,6 +258,8 @@ areq_done(const struct ari_result *res, void *arg)
 	struct call	*c = r->call;
 	struct areq	*next;
 
+	if (r->t0_ns != 0)
+		areq_latency_record(r, res);
 	if (res->error != NULL && !areq_benign(r, res) && !r->url &&
 	    res->fail != ARI_FAIL_CANCELLED) {
 		f->counters.v[MAI_CNT_FLOW_ARI_ERRORS]++;
@@ -301,7 +292,11 @@ areq_call(struct call *c, const char *method, const char *path, areq_cb cb)
 	int		 first = TAILQ_EMPTY(&c->reqs);
 
 	r->serial = 1;
-	r->first = first && c->t0_ns != 0;
+	if (first && c->t0_ns != 0) {
+		r->first = 1;
+		r->t0_ns = c->t0_ns;
+		c->t0_ns = 0;
+	}
 	TAILQ_INSERT_TAIL(&c->reqs, r, entry);
 	if (first)
 		areq_issue(r);

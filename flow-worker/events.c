@@ -20,23 +20,32 @@ static const uint64_t latency_bounds_us[] = MAI_LATENCY_BOUNDS_US;
 _Static_assert(sizeof(latency_bounds_us) / sizeof(latency_bounds_us[0]) ==
     MAI_LATENCY_BUCKETS - 1, "one bucket per bound, plus +Inf");
 
-/* One histogram sample: how long the event took through mai to us. */
-static void
-flow_latency_record(struct flow *f, uint64_t ts_ns)
+/* One histogram sample of d_ns. */
+void
+flow_latency_add(struct mai_latency *l, uint64_t d_ns)
 {
-	uint64_t	now = frame_now_ns(), d, us;
+	uint64_t	us = d_ns / 1000;
 	size_t		i, n = sizeof(latency_bounds_us) /
 			    sizeof(latency_bounds_us[0]);
 
-	if (ts_ns == 0 || ts_ns > now)
-		return;
-	d = now - ts_ns;
-	us = d / 1000;
 	for (i = 0; i < n && us > latency_bounds_us[i]; i++)
 		;
-	f->latency.bucket[i]++;
-	f->latency.count++;
-	f->latency.sum_ns += d;
+	l->bucket[i]++;
+	l->count++;
+	l->sum_ns += d_ns;
+	if (d_ns > l->max_ns)
+		l->max_ns = d_ns;
+}
+
+/* How long the event took through mai to us. */
+static void
+flow_latency_record(struct flow *f, uint64_t ts_ns)
+{
+	uint64_t	now = frame_now_ns();
+
+	if (ts_ns == 0 || ts_ns > now)
+		return;
+	flow_latency_add(&f->lat[MAI_LAT_RELAY], now - ts_ns);
 }
 
 void
@@ -159,6 +168,18 @@ flow_ipc_read_cb(evutil_socket_t fd, short ev, void *arg)
 	flow_ack(f);
 }
 
+/* Both histograms, when either has new samples. */
+static void
+flow_latency_send(struct flow *f)
+{
+	uint64_t	n = f->lat[MAI_LAT_RELAY].count +
+			    f->lat[MAI_LAT_ANSWER].count;
+
+	if (n != f->lat_reported && frame_send(MAI_IPC_FD, MAI_MSG_LATENCY,
+	    0, f->lat, sizeof(f->lat)) >= 0)
+		f->lat_reported = n;
+}
+
 static void
 flow_counters_cb(evutil_socket_t fd, short ev, void *arg)
 {
@@ -167,14 +188,11 @@ flow_counters_cb(evutil_socket_t fd, short ev, void *arg)
 	(void)fd;
 	(void)ev;
 	flow_ack(f);
-	if (++f->first_lat_ticks >= FLOW_LATENCY_LOG_TICKS) {
-		f->first_lat_ticks = 0;
+	if (++f->answer_lat_ticks >= FLOW_LATENCY_LOG_TICKS) {
+		f->answer_lat_ticks = 0;
 		areq_latency_log(f, 0);
 	}
-	if (f->latency.count != f->latency_reported &&
-	    frame_send(MAI_IPC_FD, MAI_MSG_LATENCY, 0, &f->latency,
-	    sizeof(f->latency)) >= 0)
-		f->latency_reported = f->latency.count;
+	flow_latency_send(f);
 	if (memcmp(&f->counters, &f->reported, sizeof(f->counters)) == 0)
 		return;
 	worker_send_counters(&f->counters);

@@ -248,7 +248,7 @@ struct call {
 	char			 ev_value[FLOW_DIGITS_MAX + 1];
 	uint64_t		 t0_ns;		/* StasisStart frame read; 0
 						   once its first request
-						   went to ari_rest */
+						   (the answer) is queued */
 };
 
 LIST_HEAD(call_bucket, call);
@@ -263,8 +263,11 @@ struct flow {
 	struct event		*ev_counters;
 	struct mai_counters	 counters;
 	struct mai_counters	 reported;
-	struct mai_latency	 latency;	/* ws-worker read -> here */
-	uint64_t		 latency_reported;	/* count last sent */
+	struct mai_latency	 lat[MAI_LAT_COUNT];	/* relay: ws-worker
+						   read -> here; answer:
+						   StasisStart here -> its
+						   answer written (areq.c) */
+	uint64_t		 lat_reported;	/* both counts, last sent */
 	struct json_tokener	*tok;
 	uint64_t		 last_seq;	/* highest event handled */
 	uint64_t		 acked_seq;	/* highest ack sent */
@@ -281,10 +284,8 @@ struct flow {
 	size_t			 nbacklog;	/* both lists */
 	uint64_t		 rx_ns;		/* the event being handled was
 						   read then; 0 outside */
-	struct mai_latency	 first_lat;	/* rx_ns -> first request to
-						   ari_rest (areq.c) */
-	uint64_t		 first_lat_logged;	/* count last logged */
-	unsigned int		 first_lat_ticks;
+	uint64_t		 answer_lat_logged;	/* count last logged */
+	unsigned int		 answer_lat_ticks;
 	uint8_t			 holding;	/* events wait for reconcile */
 	uint8_t			 flows_seen;	/* a flow file came (or not) */
 	struct event		*ev_reconcile;
@@ -401,6 +402,7 @@ void		 reconcile_resume(struct call *, const char *);
 void		 flow_ipc_attach(struct flow *);
 void		 flow_ipc_hold(struct flow *, int);
 void		 flow_event_handle(struct flow *, uint64_t, const char *, size_t);
+void		 flow_latency_add(struct mai_latency *, uint64_t);
 
 /* main.c */
 void		 flow_flows_set(struct flow *, struct flowset *, const char *);

@@ -301,31 +301,55 @@ render_metrics_scalars(struct evbuffer *b, const struct mai_snapshot *s)
 	}
 }
 
-/* Event relay latency, ws-worker read to flow-worker receipt. */
+/* The flow-worker's latency histograms, by enum mai_lat. */
+static const struct {
+	const char	*name;
+	const char	*help;
+} latency_metrics[MAI_LAT_COUNT] = {
+	[MAI_LAT_RELAY] = { "mai_event_relay_latency_seconds",
+	    "Time from the ws-worker reading an ARI event to the flow-worker "
+	    "receiving it" },
+	[MAI_LAT_ANSWER] = { "mai_flow_answer_latency_seconds",
+	    "Time from the flow-worker receiving a call's StasisStart to its "
+	    "answer request being written to Asterisk" },
+};
+
 static void
-render_metrics_latency(struct evbuffer *b, const struct mai_latency *l)
+render_seconds(struct evbuffer *b, const char *name, const char *suffix,
+    uint64_t ns)
+{
+	evbuffer_add_printf(b, "%s%s %" PRIu64 ".%09" PRIu64 "\n", name,
+	    suffix, ns / 1000000000, ns % 1000000000);
+}
+
+/* One histogram, then the largest sample as a gauge NAME_max. */
+static void
+render_metrics_latency(struct evbuffer *b, enum mai_lat k,
+    const struct mai_latency *l)
 {
 	static const uint64_t	bounds[] = MAI_LATENCY_BOUNDS_US;
-	uint64_t		cum = 0;
-	size_t			i;
+	const char		*name = latency_metrics[k].name;
+	char			 max[64];
+	uint64_t		 cum = 0;
+	size_t			 i;
 
-	metric_head(b, "mai_event_relay_latency_seconds", "histogram",
-	    "Time from the ws-worker reading an ARI event to the flow-worker "
-	    "receiving it");
+	metric_head(b, name, "histogram", latency_metrics[k].help);
 	for (i = 0; i < MAI_LATENCY_BUCKETS; i++) {
 		cum += l->bucket[i];
 		if (i + 1 < MAI_LATENCY_BUCKETS)
-			evbuffer_add_printf(b, "mai_event_relay_latency_seconds"
-			    "_bucket{le=\"%" PRIu64 ".%06" PRIu64 "\"} %" PRIu64
-			    "\n", bounds[i] / 1000000, bounds[i] % 1000000, cum);
+			evbuffer_add_printf(b, "%s_bucket{le=\"%" PRIu64
+			    ".%06" PRIu64 "\"} %" PRIu64 "\n", name,
+			    bounds[i] / 1000000, bounds[i] % 1000000, cum);
 		else
-			evbuffer_add_printf(b, "mai_event_relay_latency_seconds"
-			    "_bucket{le=\"+Inf\"} %" PRIu64 "\n", cum);
+			evbuffer_add_printf(b, "%s_bucket{le=\"+Inf\"} %"
+			    PRIu64 "\n", name, cum);
 	}
-	evbuffer_add_printf(b, "mai_event_relay_latency_seconds_sum %" PRIu64
-	    ".%09" PRIu64 "\n", l->sum_ns / 1000000000, l->sum_ns % 1000000000);
-	evbuffer_add_printf(b, "mai_event_relay_latency_seconds_count %" PRIu64
-	    "\n", l->count);
+	render_seconds(b, name, "_sum", l->sum_ns);
+	evbuffer_add_printf(b, "%s_count %" PRIu64 "\n", name, l->count);
+	snprintf(max, sizeof(max), "%s_max", name);
+	metric_head(b, max, "gauge", "The largest sample of the histogram "
+	    "above");
+	render_seconds(b, max, "", l->max_ns);
 }
 
 /* This process's own counters: the ARI probe and the HTTP answers. */
@@ -363,9 +387,13 @@ void
 render_metrics(struct evbuffer *b, const struct health_state *st,
     const struct http_server *srv)
 {
+	int	k;
+
 	render_metrics_workers(b, &st->snap);
 	render_metrics_ready(b, st);
 	render_metrics_scalars(b, &st->snap);
-	render_metrics_latency(b, &st->snap.latency);
+	for (k = 0; k < MAI_LAT_COUNT; k++)
+		render_metrics_latency(b, (enum mai_lat)k,
+		    &st->snap.latency[k]);
 	render_metrics_own(b, st, srv);
 }

@@ -148,7 +148,7 @@ dispatch_frame(struct worker *w, const struct mai_frame_hdr *hdr, size_t len)
 			proc_distrust(w, "latency from a non-flow worker");
 			return false;
 		}
-		memcpy(&w->latency, frame_buf, sizeof(w->latency));
+		memcpy(w->latency, frame_buf, sizeof(w->latency));
 		readiness_counters_changed();
 		break;
 	case MAI_MSG_DRAINING:

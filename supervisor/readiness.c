@@ -109,7 +109,8 @@ readiness_fill(struct mai_snapshot *s)
 	s->events_queued_bytes = r->bytes;
 	s->events_replayed = r->replayed;
 	s->started_at = (uint64_t)sup->started_at;
-	s->latency = sup->workers[MAI_ROLE_FLOW].latency;
+	memcpy(s->latency, sup->workers[MAI_ROLE_FLOW].latency,
+	    sizeof(s->latency));
 	for (i = 0; i < MAI_ROLE_COUNT; i++) {
 		w = &sup->workers[i];
 		ws = &s->workers[i];
