@@ -1,31 +1,59 @@
 #!/bin/sh
-# Call flow benchmark: the ARI simulator places N incoming calls at once; the
-# real supervisor, ws-worker and flow-worker run them through a short flow
-# (bench/flow-short.json: answer, play one sound, hang up) with ARI REST back
-# to the simulator.  Prints figures; asserts nothing on speed.
+# Call flow benchmark: the ARI simulator places N incoming calls; the real
+# supervisor, ws-worker and flow-worker run them through a short flow
+# (bench/flow-short.json: answer, play one sound, hang up) with ARI REST
+# back to the simulator.  Prints figures; asserts nothing on speed.
 #
-#   1) memory: the N calls are held inside their playback (the simulator's
-#      playback lasts 10 minutes), flow-worker RSS at that peak minus its
-#      idle RSS before the first call, per call;
-#   2) throughput: N calls with 200 ms of playback until all have ended:
-#      calls/s, flow-worker CPU time per call (schedstat run time, or
-#      utime+stime where the kernel keeps no schedstats), and the
-#      simulator's answer latency (StasisStart written -> answer request).
+#   bench/flows.sh [-r RATE] [calls] [flow_file]
+#
+# How the calls arrive:
+#   burst (default): all N StasisStarts at once.  The worst case: the last
+#     call's answer waits behind the 999 others' work in every process.
+#   -r RATE: RATE calls per second, each call's sound long enough
+#     (N / RATE seconds and BENCH_HOLD_MS more) that all N are in progress
+#     at once before the first ends.
+#
+# Each phase runs on a fresh mai (the simulator stays), so the flow-worker's
+# cumulative histograms are the phase's own:
+#   1) memory: the N calls arrive as above and are held inside their
+#      playback (10 minutes); flow-worker RSS then minus its idle RSS
+#      before the first call, per call;
+#   2) throughput: N calls arrive as above and run to their end: calls/s
+#      (first call placed to last ended), flow-worker CPU time per call
+#      (schedstat run time, or utime+stime where the kernel keeps no
+#      schedstats), and the answer latency seen from two sides:
+#      - the flow-worker's mai_flow_answer_latency_seconds (/metrics):
+#        StasisStart frame read -> answer request written to the socket
+#        (curl's pre-request callback); p50/p99 are the histogram's upper
+#        bounds, max is exact;
+#      - the simulator's: StasisStart frame handed to its WebSocket ->
+#        answer request read, i.e. through ws-worker, supervisor and
+#        flow-worker and back; exact p50/p90/p99/max.
 # A flow-worker that dies or restarts during a phase fails the run.
 #
-#   bench/flows.sh [calls] [flow_file]
 # Environment: FLOWS_FILE (flow file when no argument), BENCH_EXTEN (the
 # number dialled, default 43720270346: the bench flow routes it),
-# BENCH_PLAY_MS (simulated length of a sound in the throughput phase,
-# default 200), BENCH_TIMEOUT (seconds to wait for each phase, default 120),
-# BUILD (directory of the binaries, default build).
+# BENCH_PLAY_MS (simulated length of a sound in a burst's throughput
+# phase, default 200), BENCH_HOLD_MS (with -r: how long all N stay in
+# progress together, default 2000), BENCH_TIMEOUT (seconds to wait for
+# each phase, default 120), BUILD (directory of the binaries, default
+# build).
 set -eu
 cd "$(dirname "$0")/.."
+RATE=0
+while getopts r: opt; do
+	case $opt in
+	r) RATE=$OPTARG ;;
+	*) echo "usage: $0 [-r rate] [calls] [flow_file]" >&2; exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
 N=${1:-1000}
 FLOW=${2:-${FLOWS_FILE:-bench/flow-short.json}}
 EXTEN=${BENCH_EXTEN:-43720270346}
 TMO=${BENCH_TIMEOUT:-120}
 PLAY_MS=${BENCH_PLAY_MS:-200}
+HOLD_MS=${BENCH_HOLD_MS:-2000}
 [ -r "$FLOW" ] || { echo "flow file $FLOW cannot be read" >&2; exit 2; }
 BUILD=${BUILD:-build}
 [ -x "$BUILD/mai-supervisor" ] && [ -x tests/ari-sim/mai-ari-sim ] ||
@@ -37,8 +65,14 @@ cp "$FLOW" "$tmp/flows.json"
 chmod 644 "$tmp/flows.json"
 ari_port=$((40000 + $$ % 10000))
 http_port=$((ari_port + 1))
+sup=""
+mai_stop() {
+	[ -n "$sup" ] && kill -TERM "$sup" 2>/dev/null && wait "$sup" 2>/dev/null || true
+	sup=""
+	flow=""
+}
 cleanup() {
-	[ -n "${sup:-}" ] && kill -TERM "$sup" 2>/dev/null && wait "$sup" 2>/dev/null || true
+	mai_stop
 	[ -n "${sim:-}" ] && kill "$sim" 2>/dev/null || true
 	rm -rf "$tmp"
 }
@@ -49,11 +83,6 @@ tests/ari-sim/mai-ari-sim --port "$ari_port" --user mai \
 sim=$!
 user=""; [ "$(id -u)" -eq 0 ] && user=nobody
 export MAI_RUNDIR="$tmp/run"
-env ARI_PORT="$ari_port" ARI_USER=mai ARI_PASSWORD='mvoice8908!#' \
-    HTTP_LISTEN="127.0.0.1:$http_port" MAI_USER="$user" LOG_LEVEL=warn \
-    FLOWS_FILE="$tmp/flows.json" \
-    "$BUILD/mai-supervisor" 2>"$tmp/sup.log" &
-sup=$!
 
 sim_get() { curl -s "http://127.0.0.1:$ari_port/_sim/$1"; }
 # One number of /_sim/stats (0 if absent); keys are unique there.
@@ -104,38 +133,99 @@ cpu_ns() {
 }
 rss_kb() { alive; awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
-wait_for "mai never became ready" ready
-wait_for "the ws-worker never registered app mai" app_up
-flow=$(pid_of flow-worker)
+# A fresh supervisor and workers; the simulator's calls are forgotten.
+mai_start() {
+	sim_get reset_calls >/dev/null
+	env ARI_PORT="$ari_port" ARI_USER=mai ARI_PASSWORD='mvoice8908!#' \
+	    HTTP_LISTEN="127.0.0.1:$http_port" MAI_USER="$user" \
+	    LOG_LEVEL=warn FLOWS_FILE="$tmp/flows.json" \
+	    "$BUILD/mai-supervisor" 2>>"$tmp/sup.log" &
+	sup=$!
+	wait_for "mai never became ready" ready
+	wait_for "the ws-worker never registered app mai" app_up
+	flow=$(pid_of flow-worker)
+}
+
+# The N calls, at once or at RATE per second.
+place_calls() {
+	if [ "$RATE" -gt 0 ]; then
+		sim_get "calls?n=$N&rate=$RATE&exten=$EXTEN" >/dev/null
+	else
+		sim_get "calls?n=$N&exten=$EXTEN" >/dev/null
+	fi
+}
+
+# The flow-worker's answer latency from /metrics: p50 and p99 as the
+# upper bound of the histogram bucket that holds them, the exact max.
+flow_latency() {
+	curl -s "http://127.0.0.1:$http_port/metrics" | awk '
+	/^mai_flow_answer_latency_seconds_bucket/ {
+		le = $1; sub(/.*le="/, "", le); sub(/".*/, "", le)
+		n++; bound[n] = le; cum[n] = $2 }
+	/^mai_flow_answer_latency_seconds_count/ { count = $2 }
+	/^mai_flow_answer_latency_seconds_max/ { max = $2 }
+	function q(p,   i) {
+		for (i = 1; i <= n; i++)
+			if (cum[i] >= count * p / 100)
+				return bound[i] == "+Inf" ? "+Inf" : \
+				    sprintf("%d", bound[i] * 1e6)
+		return "?"
+	}
+	END { printf "\"count\":%d,\"p50\":<=%s,\"p99\":<=%s,\"max\":%d\n", \
+	    count, q(50), q(99), max * 1e6 }'
+}
+
 hz=$(getconf CLK_TCK)
-echo "flow file: $FLOW; $N calls to $EXTEN; flow-worker pid $flow"
+if [ "$RATE" -gt 0 ]; then
+	mode="steady, $RATE calls/s"
+	# All N in progress together for HOLD_MS before the first one ends.
+	PLAY_MS=$((N * 1000 / RATE + HOLD_MS))
+else
+	mode="burst, all at once"
+fi
+echo "flow file: $FLOW; $N calls to $EXTEN ($mode)"
 
 echo "== memory: $N calls held in their playback"
+mai_start
 sim_get "media?playback_ms=600000&answer_delay_ms=0" >/dev/null
-sim_get reset_calls >/dev/null
 sleep 1
 idle=$(rss_kb "$flow")
-sim_get "calls?n=$N&exten=$EXTEN" >/dev/null
+place_calls
 wait_for "the calls never all reached their playback" held
 sleep 1
 peak=$(rss_kb "$flow")
 echo "$idle $peak $N" | awk '{printf "flow-worker RSS: idle %d KiB, %d calls %d KiB: %.2f KiB per active call\n", $1, $3, $2, ($2 - $1) / $3}'
 sim_get "hangup?all=1" >/dev/null
 wait_for "the held calls never ended" ended
+mai_stop
 
-echo "== throughput: $N calls at once, $PLAY_MS ms of playback each"
+echo "== throughput: $N calls ($mode), $PLAY_MS ms of playback each"
+mai_start
 sim_get "media?playback_ms=$PLAY_MS" >/dev/null
-sim_get reset_calls >/dev/null
 sleep 1
 c0=$(cpu_ns "$flow"); s0=$(cpu_ns "$sim"); t0=$(now)
-sim_get "calls?n=$N&exten=$EXTEN" >/dev/null
+place_calls
+if [ "$RATE" -gt 0 ]; then
+	wait_for "the $N calls were never in progress all at once" held
+	echo "all $N calls in progress at once: yes"
+fi
 wait_for "the flow-worker did not end all calls" ended
 t1=$(now); c1=$(cpu_ns "$flow"); s1=$(cpu_ns "$sim")
 echo "$N $t0 $t1 $c0 $c1 $PLAY_MS $s0 $s1" | awk '{
 	printf "calls/s: %.0f (%d calls in %.3f s, %d ms of playback each)\n", $1 / ($3 - $2), $1, $3 - $2, $6
 	printf "flow-worker CPU: %.1f us per call (%.1f ms in all)\n", ($5 - $4) / 1e3 / $1, ($5 - $4) / 1e6
 	printf "(simulator CPU: %.1f us per call)\n", ($8 - $7) / 1e3 / $1 }'
+# The flow-worker reports its histograms every second, the supervisor
+# passes them on to the health-worker.
+metric() {
+	curl -s "http://127.0.0.1:$http_port/metrics" |
+	    awk -v m="$1" '$1 == m { printf "%d\n", $2 }'
+}
+counted() { [ "$(metric mai_flow_answer_latency_seconds_count)" -ge "$N" ]; }
+wait_for "the answer latency never reached /metrics" counted
+echo "answer latency, flow-worker (StasisStart read -> answer written), us: $(flow_latency)"
 st=$(sim_get stats)
-echo "$st" | sed -n 's/.*"answer_latency_us":{\([^}]*\)}.*/answer latency (StasisStart written -> answer request), us: \1/p'
+echo "$st" | sed -n 's/.*"answer_latency_us":{\([^}]*\)}.*/answer latency, simulator (StasisStart sent -> answer request read), us: \1/p'
 echo "$st" | sed -n 's/.*"rest_requests":{\([^}]*\)}.*/ARI requests: \1/p'
+echo "(event relay, ws-worker read -> flow-worker received: max $(curl -s "http://127.0.0.1:$http_port/metrics" | awk '$1 == "mai_event_relay_latency_seconds_max" { printf "%d", $2 * 1e6 }') us)"
 alive

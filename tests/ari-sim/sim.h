@@ -55,7 +55,7 @@
 #define SIM_LAT_SAMPLES_MAX	1000000	/* answer latencies kept (4 MB) */
 #define SIM_PATH_SEGS		4	/* /ari/RES/a/b/c/d at most */
 #define SIM_TIMERS_MAX		(2 * SIM_MAX_CHANNELS + SIM_MAX_PLAYBACKS + \
-				    SIM_MAX_RECORDINGS + 1)
+				    SIM_MAX_RECORDINGS + 2)	/* +pace */
 
 /* Fault switches, flipped through /_sim/. */
 struct sim_faults {
@@ -239,7 +239,18 @@ struct sim_media_conf {
 	long long	continue_ms;	/* continue -> dialplan hangs up */
 };
 
+/* /_sim/calls?rate=R: calls still to start, R per second. */
+struct sim_pace {
+	struct sim_timer	 timer;
+	char			 v[6][SIM_ARGS_LEN];	/* call_params() */
+	long long		 rate;
+	long long		 total;
+	long long		 started;
+	uint64_t		 t0;		/* sim_now_us() of the first */
+};
+
 struct sim_calls {
+	struct sim_pace		 pace;
 	struct sim_tab		 chans;
 	struct sim_tab		 bridges;
 	struct sim_tab		 playbacks;

@@ -50,6 +50,8 @@ sim_calls_init(void)
 static void
 calls_forget(size_t *nchans, size_t *nbridges)
 {
+	sim_timer_cancel(&CALLS.pace.timer);
+	CALLS.pace.total = CALLS.pace.started = 0;
 	*nchans = CALLS.nchans;
 	*nbridges = CALLS.nbridges;
 	while (!TAILQ_EMPTY(&CALLS.chan_list))
@@ -160,21 +162,80 @@ sim_ctl_call(struct lws *wsi, struct sim_req *r)
 	return sim_ctl_ok(wsi, ",\"channel\":\"%s\"", c->id);
 }
 
-/* N calls at once: their StasisStarts leave as fast as the socket takes. */
+/*
+ * The calls of the pace that are due by now, started together; then the
+ * timer for the next one.  Due: the k-th call (from 0) at t0 + k/rate s.
+ */
+static void
+pace_tick(struct sim_timer *t)
+{
+	struct sim_pace	*p = &CALLS.pace;
+	const char	*v[6];
+	uint64_t	 el = sim_now_us() - p->t0, next, now;
+	long long	 due;
+	int		 i;
+
+	(void)t;
+	for (i = 0; i < 6; i++)
+		v[i] = p->v[i];
+	due = (long long)(el * (uint64_t)p->rate / 1000000u) + 1;
+	if (due > p->total)
+		due = p->total;
+	for (; p->started < due; p->started++)
+		if (call_start(v) == NULL) {
+			sim_log("paced calls: channel bound reached");
+			p->total = p->started;
+			return;
+		}
+	if (p->started == p->total)
+		return;
+	next = p->t0 + (uint64_t)p->started * 1000000u / (uint64_t)p->rate;
+	now = sim_now_us();
+	sim_timer_arm(&p->timer, next > now ? next - now : 0, pace_tick);
+}
+
+/* n calls, rate per second, one after the other (from the loop). */
+static int
+pace_start(struct lws *wsi, const char **v, long long n, long long rate)
+{
+	struct sim_pace	*p = &CALLS.pace;
+	int		 i;
+
+	if (p->started < p->total)
+		return sim_ctl_fail(wsi, 400, "paced calls still running");
+	for (i = 0; i < 6; i++)
+		snprintf(p->v[i], sizeof(p->v[i]), "%s", v[i]);
+	p->rate = rate;
+	p->total = n;
+	p->started = 0;
+	p->t0 = sim_now_us();
+	sim_timer_arm(&p->timer, 0, pace_tick);
+	sim_log("control calls n=%lld rate=%lld", n, rate);
+	return sim_ctl_ok(wsi, ",\"queued\":%lld,\"rate\":%lld", n, rate);
+}
+
+/*
+ * N calls at once: their StasisStarts leave as fast as the socket takes.
+ * With rate=R, R per second instead, from a timer.
+ */
 int
 sim_ctl_calls(struct lws *wsi, struct sim_req *r)
 {
 	char		 first[SIM_ID_LEN] = "";
 	const char	*v[6], *err;
 	struct sim_chan	*c = NULL;
-	long long	 n, i;
+	long long	 n, i, rate;
 
 	if (sim_arg_num(r, "n", 1, 1, SIM_MAX_CHANNELS, &n) == -1)
 		return sim_ctl_fail(wsi, 400, "n must be 1..100000");
+	if (sim_arg_num(r, "rate", 0, 0, 1000000, &rate) == -1)
+		return sim_ctl_fail(wsi, 400, "rate must be 0..1000000");
 	if ((err = call_params(r, v)) != NULL)
 		return sim_ctl_fail(wsi, 400, err);
 	if ((size_t)n > SIM_MAX_CHANNELS - CALLS.nchans)
 		return sim_ctl_fail(wsi, 400, "channel bound reached");
+	if (rate > 0)
+		return pace_start(wsi, v, n, rate);
 	for (i = 0; i < n; i++) {
 		if ((c = call_start(v)) == NULL)
 			break;
