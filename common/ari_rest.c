@@ -35,6 +35,8 @@
 #endif
 
 #define ARI_REST_RESP_INIT	4096	/* first response buffer, then doubled */
+/* Idle connections kept: Asterisk's, and room for webhook hosts. */
+#define ARI_REST_CONN_CACHE	(2 * ARI_REST_MAX_CONNS)
 
 /* The methods ARI uses; `body` says whether a JSON body may go along. */
 struct ari_method {
@@ -56,6 +58,7 @@ struct ari_call {
 	unsigned int		 timeout_ms;
 	size_t			 body_max;	/* of the answer */
 	uint64_t		 sent_ns;	/* request began to go out */
+	int			 ari;		/* to ARI, not a webhook */
 	ari_rest_cb		 cb;
 	void			*arg;
 	char			*resp;		/* NUL-terminated */
@@ -78,8 +81,10 @@ struct ari_rest {
 	struct curl_slist	*hdr_json;	/* calls with a body */
 	struct curl_slist	*hdr_plain;	/* calls without */
 	struct event		*timer;		/* curl's own timeout */
+	struct event		*collect;	/* rest_collect() from the loop */
 	struct ari_calls	 calls;
 	unsigned int		 ncalls;
+	unsigned int		 nari;		/* of them to ARI */
 	int			 dispatching;	/* callbacks running */
 	int			 closing;	/* ari_rest_free() was called */
 	char			 base_url[ARI_REST_URL_MAX];
@@ -101,6 +106,15 @@ rest_socket_event(evutil_socket_t fd, short what, void *arg)
 		flags |= CURL_CSELECT_OUT;
 	curl_multi_socket_action(r->multi, fd, flags, &running);
 	rest_collect(r);
+}
+
+/* Transfers that finished while a call was being started. */
+static void
+rest_collect_event(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	rest_collect(arg);
 }
 
 /* libevent -> curl: curl's timeout expired. */
@@ -268,6 +282,7 @@ call_finish(struct ari_call *c, enum ari_rest_fail fail)
 	curl_multi_remove_handle(r->multi, c->easy);
 	TAILQ_REMOVE(&r->calls, c, entry);
 	r->ncalls--;
+	r->nari -= c->ari != 0;
 	o.method = c->method;
 	o.path = c->path;
 	o.fail = fail;
@@ -408,16 +423,17 @@ call_new(struct ari_rest *r, CURL *proto, const char *method,
 
 /* Checks shared by both entries; errno as ari_rest_call() documents. */
 static int
-rest_admit(struct ari_rest *r, const char *method, struct json_object *body,
-    const struct ari_call_opts *opts, ari_rest_cb cb,
-    const struct ari_method **mp, const char **jsonp)
+rest_admit(struct ari_rest *r, int ari, const char *method,
+    struct json_object *body, const struct ari_call_opts *opts,
+    ari_rest_cb cb, const struct ari_method **mp, const char **jsonp)
 {
 	const struct ari_method	*m;
 
 	*jsonp = NULL;
 	if (r->closing)
 		return rest_refuse(ECANCELED);
-	if (r->ncalls >= ARI_REST_MAX_CALLS)
+	if (r->ncalls >= ARI_REST_MAX_CALLS ||
+	    (ari && r->nari >= ARI_REST_MAX_CONNS))
 		return rest_refuse(EAGAIN);
 	if (cb == NULL || (m = rest_method(method)) == NULL ||
 	    (body != NULL && !m->body) ||
@@ -439,11 +455,13 @@ rest_start(struct ari_rest *r, CURL *proto, const struct ari_method *m,
     const struct ari_call_opts *opts, ari_rest_cb cb, void *arg)
 {
 	struct ari_call	*c;
+	int		 running;
 
 	if ((c = call_new(r, proto, m->name, shown, opts)) == NULL)
 		return -1;
 	c->cb = cb;
 	c->arg = arg;
+	c->ari = proto == r->proto;
 	if (call_setup(c, url, json) == -1 ||
 	    curl_multi_add_handle(r->multi, c->easy) != CURLM_OK) {
 		call_free(c);
@@ -451,6 +469,15 @@ rest_start(struct ari_rest *r, CURL *proto, const struct ari_method *m,
 	}
 	TAILQ_INSERT_TAIL(&r->calls, c, entry);
 	r->ncalls++;
+	r->nari += c->ari;
+	/*
+	 * Out now, not when the loop next runs curl's timer: a caller in
+	 * the middle of a batch of events would hold every request until
+	 * the batch ends.  What this finishes (a failure) is collected from
+	 * the loop, never from inside ari_rest_call().
+	 */
+	curl_multi_socket_action(r->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	event_active(r->collect, EV_TIMEOUT, 0);
 	return 0;
 }
 
@@ -460,8 +487,8 @@ rest_start(struct ari_rest *r, CURL *proto, const struct ari_method *m,
  * whole call (0: ARI_REST_TIMEOUT_DEF_MS), opts->body_max the answer.
  * Returns 0, or -1 with errno and no callback: EINVAL (unknown method, a
  * body on GET, a path that is not absolute or holds blanks/controls/'#',
- * no cb, body_max over ARI_REST_BODY_HUGE), EAGAIN (ARI_REST_MAX_CALLS
- * pending), EMSGSIZE (URL or body over its bound), ECANCELED (being
+ * no cb, body_max over ARI_REST_BODY_HUGE), EAGAIN (ARI_REST_MAX_CONNS
+ * ARI calls or ARI_REST_MAX_CALLS in all pending), EMSGSIZE (URL or body over its bound), ECANCELED (being
  * freed), ENOMEM or EIO (curl refused the handle).
  */
 int
@@ -474,7 +501,7 @@ ari_rest_call_opts(struct ari_rest *r, const char *method, const char *path,
 	char			 url[ARI_REST_URL_MAX];
 	int			 n;
 
-	if (rest_admit(r, method, body, opts, cb, &m, &json) == -1)
+	if (rest_admit(r, 1, method, body, opts, cb, &m, &json) == -1)
 		return -1;
 	if (!ari_path_ok(path))
 		return rest_refuse(EINVAL);
@@ -510,7 +537,7 @@ ari_rest_call_url(struct ari_rest *r, const char *method, const char *url,
 	const char		*json;
 	struct ari_call_opts	 opts = { .timeout_ms = timeout_ms };
 
-	if (rest_admit(r, method, body, &opts, cb, &m, &json) == -1)
+	if (rest_admit(r, 0, method, body, &opts, cb, &m, &json) == -1)
 		return -1;
 	if (!ari_url_ok(url))
 		return rest_refuse(EINVAL);
@@ -603,7 +630,7 @@ rest_setup_multi(struct ari_rest *r)
 	    curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS,
 	    (long)ARI_REST_MAX_CONNS) != CURLM_OK ||
 	    curl_multi_setopt(m, CURLMOPT_MAXCONNECTS,
-	    (long)ARI_REST_MAX_CONNS) != CURLM_OK)
+	    (long)ARI_REST_CONN_CACHE) != CURLM_OK)
 		return -1;
 	return 0;
 }
@@ -625,6 +652,8 @@ ari_rest_new(struct event_base *base, const struct mai_config *conf)
 	    (r->proto = curl_easy_init()) == NULL ||
 	    (r->anon = curl_easy_init()) == NULL ||
 	    (r->timer = evtimer_new(base, rest_timeout_event, r)) == NULL ||
+	    (r->collect = event_new(base, -1, 0, rest_collect_event, r)) ==
+	    NULL ||
 	    rest_setup_multi(r) == -1 || rest_setup_proto(r) == -1 ||
 	    ari_rest_configure(r, conf) == -1) {
 		rest_destroy(r);
@@ -659,6 +688,8 @@ rest_destroy(struct ari_rest *r)
 	curl_slist_free_all(r->hdr_plain);
 	if (r->timer != NULL)
 		event_free(r->timer);
+	if (r->collect != NULL)
+		event_free(r->collect);
 	free(r);
 }
 

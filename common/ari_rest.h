@@ -19,16 +19,20 @@ struct mai_config;
 struct ari_rest;
 
 /*
- * Calls started and not yet called back.  Each holds one curl handle and
- * its buffers; a caller that needs more queues its own work.
+ * Calls started and not yet called back, webhooks included.  Each holds
+ * one curl handle and its buffers; a caller that needs more queues its
+ * own work.
  */
 #define ARI_REST_MAX_CALLS	256
 /*
- * TCP connections to Asterisk at once; the other calls wait inside curl
- * for a free one.  Asterisk's http.conf sessionlimit (default 100) is
- * shared with the events WebSocket and every other client.
+ * ARI calls in flight at once, and TCP connections to Asterisk: each call
+ * has a connection to itself, none waits inside curl.  curl serves its
+ * wait queue first come, first served; a caller that queues the rest
+ * itself decides what goes first (the flow-worker: a new call's answer).
+ * Asterisk's http.conf sessionlimit (default 100) is shared with the
+ * events WebSocket, the health-worker's probe and every other client.
  */
-#define ARI_REST_MAX_CONNS	16
+#define ARI_REST_MAX_CONNS	32
 /*
  * One response or request body.  Most ARI answers are under a few KiB;
  * GET /channels grows by about 1 KiB per channel, so this holds about a

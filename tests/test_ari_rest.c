@@ -39,6 +39,7 @@ struct rec {
 	char			 method[16];
 	char			 path[256];
 	struct json_object	*body;
+	uint64_t		 sent_ns;
 };
 
 static struct h_env	 env;
@@ -63,6 +64,7 @@ rec_cb(const struct ari_result *res, void *arg)
 	snprintf(r->method, sizeof(r->method), "%s", res->method);
 	snprintf(r->path, sizeof(r->path), "%s", res->path);
 	r->body = res->body != NULL ? json_object_get(res->body) : NULL;
+	r->sent_ns = res->sent_ns;
 }
 
 static void
@@ -330,30 +332,46 @@ START_TEST(silent_peer_times_out)
 }
 END_TEST
 
-/* ARI_REST_MAX_CALLS at once all complete; one more is refused. */
+/*
+ * ARI_REST_MAX_CONNS ARI calls at once all complete; one more is refused
+ * (the caller queues it: curl would serve it first come, first served).
+ */
 START_TEST(max_concurrent_calls_complete)
 {
-	static struct rec	recs[ARI_REST_MAX_CALLS];
-	struct rec		extra;
+	static struct rec	recs[ARI_REST_MAX_CONNS];
+	struct rec		extra, hook;
+	char			url[128];
 	int			i, ok = 0;
 
 	memset(recs, 0, sizeof(recs));
-	for (i = 0; i < ARI_REST_MAX_CALLS; i++)
+	for (i = 0; i < ARI_REST_MAX_CONNS; i++)
 		ck_assert_int_eq(ari_rest_call(rest, "GET", "/asterisk/info",
 		    NULL, 10000, rec_cb, &recs[i]), 0);
 	errno = 0;
 	ck_assert_int_eq(ari_rest_call(rest, "GET", "/asterisk/info", NULL,
 	    0, rec_cb, &extra), -1);
 	ck_assert_int_eq(errno, EAGAIN);
-	ck_assert(loop_until(ARI_REST_MAX_CALLS));
-	for (i = 0; i < ARI_REST_MAX_CALLS; i++) {
+	/* A webhook is not held back by ARI's bound. */
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/_sim/stats",
+	    env.ari_port);
+	memset(&hook, 0, sizeof(hook));
+	ck_assert_int_eq(ari_rest_call_url(rest, "GET", url, NULL, 0, rec_cb,
+	    &hook), 0);
+	ck_assert(loop_until(ARI_REST_MAX_CONNS + 1));
+	ck_assert_int_eq(hook.status, 200);
+	json_object_put(hook.body);
+	for (i = 0; i < ARI_REST_MAX_CONNS; i++) {
 		ok += recs[i].done == 1 && recs[i].status == 200 &&
-		    recs[i].body != NULL;
+		    recs[i].body != NULL && recs[i].sent_ns != 0;
 		json_object_put(recs[i].body);
 	}
-	ck_assert_int_eq(ok, ARI_REST_MAX_CALLS);
+	ck_assert_int_eq(ok, ARI_REST_MAX_CONNS);
 	ck_assert_int_eq(h_sim_stat(&env, "info_requests"),
-	    ARI_REST_MAX_CALLS);
+	    ARI_REST_MAX_CONNS);
+	/* Room again once they are done. */
+	call1("GET", "/asterisk/info", NULL, 5000, &extra);
+	ck_assert_int_eq(extra.status, 200);
+	json_object_put(extra.body);
 }
 END_TEST
 
@@ -430,6 +448,40 @@ START_TEST(oversized_body_refused)
 	ck_assert_msg(!r.has_error, "%s", r.error);
 	ck_assert_ptr_nonnull(r.body);
 	json_object_put(r.body);
+}
+END_TEST
+
+/* A call that expects a big answer says so; beyond HUGE is refused. */
+START_TEST(body_max_per_call)
+{
+	struct ari_call_opts	opts = { .body_max = 2 * ARI_REST_BODY_MAX };
+	struct rec		r;
+	int			before;
+
+	sim_start_big_info(ARI_REST_BODY_MAX + 4096);
+	memset(&r, 0, sizeof(r));
+	before = ncb;
+	ck_assert_int_eq(ari_rest_call_opts(rest, "GET", "/asterisk/info",
+	    NULL, &opts, rec_cb, &r), 0);
+	ck_assert(loop_until(before + 1));
+	ck_assert_msg(!r.has_error, "%s", r.error);
+	ck_assert_ptr_nonnull(r.body);
+	json_object_put(r.body);
+
+	opts.body_max = ARI_REST_BODY_MAX / 2;
+	memset(&r, 0, sizeof(r));
+	ck_assert_int_eq(ari_rest_call_opts(rest, "GET", "/asterisk/info",
+	    NULL, &opts, rec_cb, &r), 0);
+	ck_assert(loop_until(before + 2));
+	ck_assert_int_eq(r.fail, ARI_FAIL_TOOBIG);
+	ck_assert_str_eq(r.error,
+	    "GET /asterisk/info: 200 answer over 524288 bytes");
+
+	opts.body_max = (size_t)ARI_REST_BODY_HUGE + 1;
+	errno = 0;
+	ck_assert_int_eq(ari_rest_call_opts(rest, "GET", "/asterisk/info",
+	    NULL, &opts, rec_cb, &r), -1);
+	ck_assert_int_eq(errno, EINVAL);
 }
 END_TEST
 
@@ -578,6 +630,7 @@ main(void)
 	tcase_add_test(tc, max_concurrent_calls_complete);
 	tcase_add_test(tc, special_password_characters);
 	tcase_add_test(tc, oversized_body_refused);
+	tcase_add_test(tc, body_max_per_call);
 	tcase_add_test(tc, free_cancels_pending_calls);
 	tcase_add_test(tc, free_inside_callback_is_deferred);
 	tcase_add_test(tc, path_segments_encoded);
