@@ -67,6 +67,7 @@ struct ari_result;
 /* Restart reconciliation. */
 #define FLOW_RECONCILE_HOLD_MS	5000	/* events wait at most this long */
 #define FLOW_RECONCILE_RETRY_MS	500
+#define FLOW_RECONCILE_BODY_MAX	ARI_REST_BODY_HUGE	/* GET /channels */
 
 /* The channel variable that says where a call is: "FLOW/STATE/SEQ". */
 #define FLOW_STATE_VAR		"MAI_STATE"

@@ -135,18 +135,22 @@ reconcile_bridges_cb(const struct ari_result *res, void *arg)
 		log_info("reconcile: old bridges destroyed=%zu", n);
 }
 
+/*
+ * Bridges first: ari_rest has room now, while the calls' requests below
+ * fill it and wait in areq.c's queue.
+ */
 static void
 reconcile_list(struct flow *f, struct json_object *chans)
 {
 	size_t	i, n[2] = { 0, 0 };
 
+	if (ari_rest_call(f->rest, "GET", "/bridges", NULL, 0,
+	    reconcile_bridges_cb, f) == -1)
+		log_warnx("reconcile: cannot list bridges");
 	for (i = 0; i < json_object_array_length(chans); i++)
 		reconcile_one(f, json_object_array_get_idx(chans, i), n);
 	log_info("reconcile: calls in Stasis to resume=%zu, old legs hung "
 	    "up=%zu", n[0], n[1]);
-	if (ari_rest_call(f->rest, "GET", "/bridges", NULL, 0,
-	    reconcile_bridges_cb, f) == -1)
-		log_warnx("reconcile: cannot list bridges");
 }
 
 static void
@@ -184,11 +188,22 @@ reconcile_retry_cb(evutil_socket_t fd, short ev, void *arg)
 	reconcile_try(arg);
 }
 
+/*
+ * Every channel on the system in one answer, about 1 KiB each: more than
+ * ari_rest's default bound (a thousand) once many calls are up, and a
+ * successor must still find them all.  FLOW_RECONCILE_BODY_MAX holds
+ * FLOW_CALLS_MAX callers with a leg each, and more.
+ */
 static void
 reconcile_try(struct flow *f)
 {
-	if (ari_rest_call(f->rest, "GET", "/channels", NULL,
-	    FLOW_RECONCILE_HOLD_MS / 2, reconcile_list_cb, f) == -1) {
+	struct ari_call_opts	opts = {
+		.timeout_ms = FLOW_RECONCILE_HOLD_MS / 2,
+		.body_max = FLOW_RECONCILE_BODY_MAX,
+	};
+
+	if (ari_rest_call_opts(f->rest, "GET", "/channels", NULL, &opts,
+	    reconcile_list_cb, f) == -1) {
 		log_warnx("reconcile: cannot ask ARI; calls of an earlier "
 		    "flow-worker are not resumed");
 		reconcile_done(f);

@@ -6,7 +6,8 @@
  * Covers the shipped default flow (no input, 2, 1 with and without a bot
  * address), a caller hanging up during the bot, a transfer (dial) and a
  * busy one, a webhook that picks the next state, a flow-worker killed in
- * the middle of a call, and many calls at once.
+ * the middle of a call (and with calls beyond 1 MiB of GET /channels),
+ * and many calls at once.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -412,6 +413,80 @@ START_TEST(restart_hangs_up_old_legs)
 }
 END_TEST
 
+/* Bytes of the body of GET /ari/channels, as a successor reads it. */
+static size_t
+channels_bytes(void)
+{
+	static const char	req[] = "GET /ari/channels HTTP/1.1\r\n"
+	    "Host: 127.0.0.1\r\nAuthorization: Basic "
+	    "bWFpOm12b2ljZTg5MDghIw==\r\nConnection: close\r\n\r\n";
+	struct sockaddr_in	sin;
+	struct timeval		tv = { 5, 0 };
+	char			buf[65536], *sep;
+	size_t			total = 0, head = 0;
+	ssize_t			n;
+	int			fd;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)env.ari_port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_ge(fd = socket(AF_INET, SOCK_STREAM, 0), 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(write(fd, req, sizeof(req) - 1), sizeof(req) - 1);
+	while ((n = read(fd, buf, sizeof(buf) - 1)) > 0) {
+		if (total == 0) {
+			buf[n] = '\0';
+			ck_assert_ptr_nonnull(strstr(buf, " 200 "));
+			ck_assert_ptr_nonnull(sep = strstr(buf, "\r\n\r\n"));
+			head = (size_t)(sep + 4 - buf);
+		}
+		total += (size_t)n;
+	}
+	close(fd);
+	return total - head;
+}
+
+/*
+ * More calls than GET /channels carries in 1 MiB (ari_rest's default
+ * bound): long caller names and Stasis args make each channel ~580
+ * bytes.  A flow-worker killed -9 while they all play: its successor
+ * must still resume every one of them.
+ */
+START_TEST(restart_resumes_beyond_1mib)
+{
+	const long	n = 2000;
+	char		cmd[1024], name[80], arg[251];
+	pid_t		flow, now;
+
+	start(NULL, "LOG_LEVEL=info");
+	ck_assert_int_eq(h_sim_ctl(&env, "media?playback_ms=600000"), 200);
+	memset(name, 'n', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	memset(arg, 'a', sizeof(arg) - 1);
+	arg[sizeof(arg) - 1] = '\0';
+	snprintf(cmd, sizeof(cmd), "calls?n=%ld&exten=43720270346&"
+	    "caller_name=%s&args=%s", n, name, arg);
+	ck_assert_int_eq(h_sim_ctl(&env, cmd), 200);
+	ck_assert_msg(H_WAIT_FOR(h_sim_stat(&env, "playbacks_active") == n),
+	    "playbacks_active=%ld", h_sim_stat(&env, "playbacks_active"));
+	ck_assert_uint_gt(channels_bytes(), 1024 * 1024);
+	flow = h_worker_pid(&env, "flow-worker");
+	ck_assert_int_eq(kill(flow, SIGKILL), 0);
+	ck_assert(h_wait_worker(&env, "flow-worker", flow, &now));
+	ck_assert(h_wait_log(&env, "reconcile: calls in Stasis to resume=2000,"));
+	ck_assert(h_wait_metric(&env, "mai_flow_calls_resumed_total", n, 0));
+	/* Each one's greeting stopped and played again. */
+	ck_assert_msg(H_WAIT_FOR(h_sim_stat(&env, "play") == 2 * n),
+	    "play=%ld", h_sim_stat(&env, "play"));
+	ck_assert_msg(H_WAIT_FOR(h_sim_stat(&env, "playbacks_active") == n),
+	    "playbacks_active=%ld", h_sim_stat(&env, "playbacks_active"));
+	ck_assert_int_eq(h_sim_ctl(&env, "hangup?all=1"), 200);
+	assert_all_gone(n);
+}
+END_TEST
+
 #define MISC_FLOW \
 	"{\"version\": 1, \"flows\": {\"main\": {\"initial\": \"s1\", " \
 	"\"states\": {" \
@@ -506,6 +581,7 @@ main(void)
 	tcase_set_timeout(crash, 90);
 	tcase_add_test(crash, restart_resumes_the_call);
 	tcase_add_test(crash, restart_hangs_up_old_legs);
+	tcase_add_test(crash, restart_resumes_beyond_1mib);
 	suite_add_tcase(s, crash);
 	return h_run_suite(s);
 }
