@@ -155,15 +155,15 @@ place_calls() {
 	fi
 }
 
-# The flow-worker's answer latency from /metrics: p50 and p99 as the
-# upper bound of the histogram bucket that holds them, the exact max.
-flow_latency() {
-	curl -s "http://127.0.0.1:$http_port/metrics" | awk '
-	/^mai_flow_answer_latency_seconds_bucket/ {
+# A latency histogram of /metrics (the flow-worker's): p50 and p99 as the
+# upper bound of the bucket that holds them, the exact max, in us.
+histogram() {
+	curl -s "http://127.0.0.1:$http_port/metrics" | awk -v m="$1" '
+	$1 ~ "^" m "_bucket" {
 		le = $1; sub(/.*le="/, "", le); sub(/".*/, "", le)
 		n++; bound[n] = le; cum[n] = $2 }
-	/^mai_flow_answer_latency_seconds_count/ { count = $2 }
-	/^mai_flow_answer_latency_seconds_max/ { max = $2 }
+	$1 == m "_count" { count = $2 }
+	$1 == m "_max" { max = $2 }
 	function q(p,   i) {
 		for (i = 1; i <= n; i++)
 			if (cum[i] >= count * p / 100)
@@ -206,8 +206,12 @@ sleep 1
 c0=$(cpu_ns "$flow"); s0=$(cpu_ns "$sim"); t0=$(now)
 place_calls
 if [ "$RATE" -gt 0 ]; then
+	# Few polls of /_sim/stats while calls arrive: each costs the
+	# simulator a walk over every channel.
+	sleep "$(echo "$N $RATE" | awk '{print $1 / $2}')"
 	wait_for "the $N calls were never in progress all at once" held
 	echo "all $N calls in progress at once: yes"
+	sleep "$(echo "$HOLD_MS" | awk '{print $1 / 1000}')"
 fi
 wait_for "the flow-worker did not end all calls" ended
 t1=$(now); c1=$(cpu_ns "$flow"); s1=$(cpu_ns "$sim")
@@ -223,9 +227,9 @@ metric() {
 }
 counted() { [ "$(metric mai_flow_answer_latency_seconds_count)" -ge "$N" ]; }
 wait_for "the answer latency never reached /metrics" counted
-echo "answer latency, flow-worker (StasisStart read -> answer written), us: $(flow_latency)"
+echo "answer latency, flow-worker (StasisStart read -> answer written), us: $(histogram mai_flow_answer_latency_seconds)"
 st=$(sim_get stats)
 echo "$st" | sed -n 's/.*"answer_latency_us":{\([^}]*\)}.*/answer latency, simulator (StasisStart sent -> answer request read), us: \1/p'
 echo "$st" | sed -n 's/.*"rest_requests":{\([^}]*\)}.*/ARI requests: \1/p'
-echo "(event relay, ws-worker read -> flow-worker received: max $(curl -s "http://127.0.0.1:$http_port/metrics" | awk '$1 == "mai_event_relay_latency_seconds_max" { printf "%d", $2 * 1e6 }') us)"
+echo "(event relay, ws-worker read -> flow-worker received, us: $(histogram mai_event_relay_latency_seconds))"
 alive
