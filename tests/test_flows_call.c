@@ -550,6 +550,9 @@ START_TEST(many_calls_at_once)
 	ck_assert(h_wait_metric(&env, "mai_flow_calls_started_total", n, 0));
 	ck_assert(h_wait_metric(&env, "mai_flow_calls_ended_total", n, 0));
 	ck_assert(h_wait_metric(&env, "mai_flow_calls_active", 0, 0));
+	/* Every answer's latency measured once it was written. */
+	ck_assert(h_wait_metric(&env, "mai_flow_answer_latency_seconds_count",
+	    n, 0));
 }
 END_TEST
 

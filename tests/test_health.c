@@ -87,6 +87,10 @@ START_TEST(every_endpoint_code_and_body)
 	ck_assert_ptr_nonnull(strstr(r->body,
 	    "# TYPE mai_event_relay_latency_seconds histogram"));
 	ck_assert_ptr_nonnull(strstr(r->body,
+	    "# TYPE mai_flow_answer_latency_seconds histogram"));
+	ck_assert_ptr_nonnull(strstr(r->body,
+	    "\nmai_flow_answer_latency_seconds_max 0.000000000\n"));
+	ck_assert_ptr_nonnull(strstr(r->body,
 	    "mai_http_requests_total{path=\"/readyz\",code=\"200\"}"));
 	ck_assert_ptr_nonnull(strstr(r->body,
 	    "mai_http_requests_total{path=\"/readyz\",code=\"405\"} 1"));
