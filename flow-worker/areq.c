@@ -5,9 +5,10 @@
  * answered: Asterisk serves concurrent requests on several connections in
  * any order, and "stop this playback" must not overtake "play".  Requests
  * nobody waits for (a leg hung up after its caller left) and webhooks go
- * out at once.  When ari_rest has ARI_REST_MAX_CALLS pending, requests
- * wait here (FLOW_BACKLOG_MAX, then they fail and are counted) instead of
- * failing the call.  A failure to even start a request is reported from
+ * out at once.  When ari_rest is full (ARI_REST_MAX_CONNS requests in
+ * flight, one per connection), requests wait here (FLOW_BACKLOG_MAX, then
+ * they fail and are counted) instead of failing the call; here, not in
+ * curl, so that a new call's answer can go ahead of the others.  A failure to even start a request is reported from
  * the loop, like any answer, so callers never see re-entry.
  */
 #include <errno.h>
