@@ -215,8 +215,10 @@ if [ "$RATE" -gt 0 ]; then
 fi
 wait_for "the flow-worker did not end all calls" ended
 t1=$(now); c1=$(cpu_ns "$flow"); s1=$(cpu_ns "$sim")
-echo "$N $t0 $t1 $c0 $c1 $PLAY_MS $s0 $s1" | awk '{
-	printf "calls/s: %.0f (%d calls in %.3f s, %d ms of playback each)\n", $1 / ($3 - $2), $1, $3 - $2, $6
+paced=""
+[ "$RATE" -eq 0 ] || paced="; paced: the arrival rate and one call's length, not a capacity"
+echo "$N $t0 $t1 $c0 $c1 $PLAY_MS $s0 $s1" | awk -v paced="$paced" '{
+	printf "calls/s: %.0f (%d calls in %.3f s, %d ms of playback each%s)\n", $1 / ($3 - $2), $1, $3 - $2, $6, paced
 	printf "flow-worker CPU: %.1f us per call (%.1f ms in all)\n", ($5 - $4) / 1e3 / $1, ($5 - $4) / 1e6
 	printf "(simulator CPU: %.1f us per call)\n", ($8 - $7) / 1e3 / $1 }'
 # The flow-worker reports its histograms every second, the supervisor
