@@ -81,7 +81,7 @@ struct ari_rest {
 	struct curl_slist	*hdr_json;	/* calls with a body */
 	struct curl_slist	*hdr_plain;	/* calls without */
 	struct event		*timer;		/* curl's own timeout */
-	struct event		*collect;	/* rest_collect() from the loop */
+	struct event		*collect;	/* rest_collect(), later */
 	struct ari_calls	 calls;
 	unsigned int		 ncalls;
 	unsigned int		 nari;		/* of them to ARI */
@@ -488,8 +488,9 @@ rest_start(struct ari_rest *r, CURL *proto, const struct ari_method *m,
  * Returns 0, or -1 with errno and no callback: EINVAL (unknown method, a
  * body on GET, a path that is not absolute or holds blanks/controls/'#',
  * no cb, body_max over ARI_REST_BODY_HUGE), EAGAIN (ARI_REST_MAX_CONNS
- * ARI calls or ARI_REST_MAX_CALLS in all pending), EMSGSIZE (URL or body over its bound), ECANCELED (being
- * freed), ENOMEM or EIO (curl refused the handle).
+ * ARI calls or ARI_REST_MAX_CALLS in all pending), EMSGSIZE (URL or body
+ * over its bound), ECANCELED (being freed), ENOMEM or EIO (curl refused
+ * the handle).
  */
 int
 ari_rest_call_opts(struct ari_rest *r, const char *method, const char *path,

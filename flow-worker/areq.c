@@ -8,8 +8,9 @@
  * out at once.  When ari_rest is full (ARI_REST_MAX_CONNS requests in
  * flight, one per connection), requests wait here (FLOW_BACKLOG_MAX, then
  * they fail and are counted) instead of failing the call; here, not in
- * curl, so that a new call's answer can go ahead of the others.  A failure to even start a request is reported from
- * the loop, like any answer, so callers never see re-entry.
+ * curl, so that a new call's answer can go ahead of the others.  A
+ * failure to even start a request is reported from the loop, like any
+ * answer, so callers never see re-entry.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -41,7 +42,7 @@ struct areq {
 	unsigned int		 timeout_ms;
 	areq_cb			 cb;
 	uint32_t		 gen;
-	uint64_t		 t0_ns;		/* first: its StasisStart read */
+	uint64_t		 t0_ns;		/* first: StasisStart read */
 	uint8_t			 url;		/* target is a URL (webhook) */
 	uint8_t			 serial;	/* in call->reqs */
 	uint8_t			 first;		/* the call's first: backlog

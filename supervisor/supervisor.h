@@ -79,7 +79,7 @@ struct worker {
 	int32_t			 last_exit;
 	uint64_t		 frames_refused;
 	uint64_t		 counters[8];
-	struct mai_latency	 latency[MAI_LAT_COUNT];	/* flow-worker only */
+	struct mai_latency	 latency[MAI_LAT_COUNT];	/* flow only */
 	bool			 restart_now;	/* we stopped it on purpose */
 	bool			 untrusted;	/* sent a bad frame */
 };

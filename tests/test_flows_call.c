@@ -475,7 +475,8 @@ START_TEST(restart_resumes_beyond_1mib)
 	flow = h_worker_pid(&env, "flow-worker");
 	ck_assert_int_eq(kill(flow, SIGKILL), 0);
 	ck_assert(h_wait_worker(&env, "flow-worker", flow, &now));
-	ck_assert(h_wait_log(&env, "reconcile: calls in Stasis to resume=2000,"));
+	ck_assert(h_wait_log(&env,
+	    "reconcile: calls in Stasis to resume=2000,"));
 	ck_assert(h_wait_metric(&env, "mai_flow_calls_resumed_total", n, 0));
 	/* Each one's greeting stopped and played again. */
 	ck_assert_msg(H_WAIT_FOR(h_sim_stat(&env, "play") == 2 * n),
