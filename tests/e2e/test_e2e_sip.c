@@ -201,9 +201,11 @@ rtp_received(const char *chan)
 }
 
 /*
- * Wait until the menu's prompt plays (the flow-worker's log after from),
- * then have Asterisk send sipp its cue.  First Asterisk must count RTP
- * from sipp: a caller with live media, as a phone would be.
+ * Once Asterisk counts RTP from sipp (a caller with live media, as a phone
+ * would be) and the menu's prompt plays (the flow-worker's log after
+ * from), Asterisk sends sipp its cue.  The menu takes keys during its
+ * prompt and 5 s after it: only the NOTIFY (one asterisk -rx) is left to
+ * do once the prompt plays.
  */
 static void
 cue_in_menu(long from)
@@ -213,12 +215,12 @@ cue_in_menu(long from)
 	const char	*missing;
 	char		 chan[128], out[1024];
 
-	ck_assert_msg(WAIT_UPTO(H_WAIT_MS, log_in_order(from, menu,
-	    &missing)), "flow-worker never logged \"%s\" (log %s; sipp "
-	    "errors: %s)", missing, env.log, sipp_errors());
 	sip_channel(chan, sizeof(chan));
 	ck_assert_msg(WAIT_UPTO(H_WAIT_MS, rtp_received(chan) > 0),
 	    "Asterisk received no RTP on %s: %ld", chan, rtp_received(chan));
+	ck_assert_msg(WAIT_UPTO(H_WAIT_MS, log_in_order(from, menu,
+	    &missing)), "flow-worker never logged \"%s\" (log %s; sipp "
+	    "errors: %s)", missing, env.log, sipp_errors());
 	ck_assert_int_eq(ast(out, sizeof(out),
 	    "cli 'pjsip send notify " CUE " channel %s'", chan), 0);
 	ck_assert_msg(strstr(out, "Sending NOTIFY of type '" CUE "'") != NULL,
