@@ -159,10 +159,10 @@ static void
 sipp_wait_success(void)
 {
 	ck_assert_msg(WAIT_UPTO(CALL_END_BOUND_MS, sipp_exited()),
-	    "sipp still running %d s after the cue (messages: %s)",
-	    CALL_END_BOUND_MS / 1000, sipp.msglog);
+	    "sipp still running %d s after the cue (its logs are in %s)",
+	    CALL_END_BOUND_MS / 1000, env.dir);
 	ck_assert_msg(WIFEXITED(sipp.status) && WEXITSTATUS(sipp.status) == 0,
-	    "sipp failed: status 0x%x; errors: %s (MAI_TEST_KEEP=1 keeps %s)",
+	    "sipp failed: status 0x%x; errors: %s (its logs are in %s)",
 	    sipp.status, sipp_errors(), env.dir);
 }
 
