@@ -3,7 +3,7 @@
 #
 #   asterisk.sh provision   sid chroot + asterisk packages, cached outside the
 #                           clone; exit 77 with one "e2e: not run:" line when
-#                           the mirror or debootstrap fails
+#                           the mirror or debootstrap fails; sipp on the host
 #   asterisk.sh start       copy ../../asterisk-conf and conf/ in, start,
 #                           wait for ARI
 #   asterisk.sh stop        stop Asterisk, wait until port 8088 is free
@@ -28,6 +28,7 @@ ARI_CRED='mai:mvoice8908!#'
 # takes well under a second.  These are liveness bounds, not speed checks.
 START_WAIT=60
 STOP_WAIT=20
+LOCK_WAIT=120
 NOT_RUN=77
 
 say() { printf 'asterisk.sh: %s\n' "$*" >&2; }
@@ -54,6 +55,21 @@ host_tools() {
 	    return 0
 	apt-get install -y -q debootstrap curl >/dev/null 2>&1 ||
 	    not_run "cannot install debootstrap/curl on the host with apt-get"
+}
+
+# sipp (Debian sip-tester) places test_e2e_sip's calls, on the host: it
+# only needs loopback.  Without it only that suite cannot run, and it says
+# so itself; the rest goes on.  A fresh machine may have no package lists;
+# another apt run may hold dpkg's lock for a while (LOCK_WAIT seconds).
+sip_tools() {
+	command -v sipp >/dev/null && return 0
+	say "apt-get install sip-tester (sipp)"
+	export DEBIAN_FRONTEND=noninteractive
+	apt="apt-get -q -o DPkg::Lock::Timeout=$LOCK_WAIT"
+	$apt install -y sip-tester >/dev/null 2>&1 && return 0
+	$apt update >/dev/null 2>&1 &&
+	    $apt install -y sip-tester >/dev/null 2>&1 && return 0
+	say "cannot install sip-tester with apt-get: test_e2e_sip will not run"
 }
 
 is_mounted() { mountpoint -q "$1" 2>/dev/null; }
@@ -115,6 +131,7 @@ install_pkgs() {
 
 provision() {
 	[ "$(id -u)" = 0 ] || not_run "provisioning a chroot needs root"
+	sip_tools
 	if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$PKGS" ]; then
 		return 0
 	fi
