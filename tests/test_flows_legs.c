@@ -5,8 +5,9 @@
  * judged by the simulator's request counts (no second originate or
  * externalMedia, no second bridge), by its channels and bridges (the same
  * leg and bridge ids before and after) and by what is left at the end
- * (nothing).  Also: a leg that ended, or a caller that left, while no
- * flow-worker ran (the worker is stopped, then killed).
+ * (nothing).  Also: a leg that rings, or that answered, ended, or lost
+ * its caller while no flow-worker ran (the worker is stopped, then
+ * killed; /_sim/answer picks up a ringing leg).
  */
 #include <sys/stat.h>
 
@@ -235,36 +236,86 @@ START_TEST(bot_leg_is_adopted_then_its_end_goes_on)
 }
 END_TEST
 
-/*
- * Killed while the leg rings (answered after 1.5 s): whether it answers
- * before or after the new worker looks, it is that leg that gets bridged.
- */
-START_TEST(ringing_leg_is_adopted_not_dialled_again)
+/* A dial that rings until /_sim/answer; its leg's id into leg. */
+static void
+dial_ringing(char *id, char *leg, size_t size)
 {
-	char	id[128], leg[192], bridge[192];
 	struct h_resp	*r = malloc(sizeof(*r));
-	pid_t	flow;
 
 	start(DIAL_FLOW, NULL);
-	ck_assert_int_eq(h_sim_ctl(&env, "media?answer_delay_ms=1500"), 200);
-	call(id, sizeof(id));
+	ck_assert_int_eq(h_sim_ctl(&env, "media?answer_delay_ms=600000"),
+	    200);
+	call(id, size);
 	/* State entry, then the ringing leg on MAI_STATE. */
-	ck_assert(H_WAIT_FOR(h_sim_stat(&env, "variable_set") >= 2));
+	ck_assert(H_WAIT_FOR(h_sim_stat(&env, "variable_set") == 2));
 	ari("/ari/channels", r);
-	find_id(r->body, "mai-d", leg, sizeof(leg));
+	find_id(r->body, "mai-d", leg, size);
 	ck_assert_msg(leg[0] != '\0', "%s", r->body);
+	free(r);
+}
+
+static void
+sim_answer(const char *leg)
+{
+	char	cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "answer?channel=%s", leg);
+	ck_assert_int_eq(h_sim_ctl(&env, cmd), 200);
+}
+
+/* Killed while the leg rings: the new worker waits for that leg. */
+START_TEST(ringing_leg_is_adopted_and_bridged_on_answer)
+{
+	char	id[128], leg[192], bridge[192];
+	pid_t	flow;
+
+	dial_ringing(id, leg, sizeof(leg));
 	flow = kill_flow_worker(SIGKILL);
 	wait_new_flow_worker(flow);
 	ck_assert(h_wait_log(&env, "reconcile: done, legs adopted=1"));
-	ck_assert(H_WAIT_FOR(h_sim_stat(&env, "bridges") == 1 &&
-	    h_sim_stat(&env, "bridge_add") >= 1));
-	ck_assert(H_WAIT_FOR(h_sim_stat(&env, "variable_set") >= 3));
+	ck_assert(h_log_has(&env, "bridge=(after the answer)"));
+	ck_assert_int_eq(h_sim_stat(&env, "bridges"), 0);
+	sim_answer(leg);
+	ck_assert(h_wait_log(&env, "dialled leg answered"));
+	ck_assert(H_WAIT_FOR(h_sim_stat(&env, "bridge_add") == 1));
 	one_bridge(id, leg, bridge, sizeof(bridge));
 	ck_assert_int_eq(h_sim_stat(&env, "originate"), 1);
 	sim_hangup(id);
 	assert_all_gone();
 	ck_assert_int_eq(h_sim_stat(&env, "originate"), 1);
-	free(r);
+}
+END_TEST
+
+/*
+ * The leg answers while the worker is stopped, then it is killed: the
+ * new one bridges the answered leg itself, and the StasisStart replayed
+ * to it changes nothing (no second bridge).
+ */
+START_TEST(leg_answered_while_no_worker_ran_is_bridged_once)
+{
+	char	id[128], leg[192], bridge[192];
+	pid_t	flow;
+
+	dial_ringing(id, leg, sizeof(leg));
+	flow = kill_flow_worker(SIGSTOP);
+	sim_answer(leg);
+	ck_assert(H_WAIT_FOR(h_sim_stat(&env, "channels_in_stasis") == 2));
+	ck_assert_int_eq(kill(flow, SIGKILL), 0);
+	wait_new_flow_worker(flow);
+	ck_assert(h_wait_log(&env, "reconcile: done, legs adopted=1"));
+	ck_assert(h_log_has(&env, "bridge=(new)"));
+	ck_assert(H_WAIT_FOR(h_sim_stat(&env, "bridge_add") == 1));
+	/* Every event held for the dead worker handled, StasisStart too. */
+	ck_assert(h_wait_metric(&env, "mai_events_replayed_total", 1, 1));
+	ck_assert(h_wait_metric(&env, "mai_events_queued", 0, 0));
+	one_bridge(id, leg, bridge, sizeof(bridge));
+	ck_assert_int_eq(h_sim_stat(&env, "bridge_create"), 1);
+	ck_assert_int_eq(h_sim_stat(&env, "bridge_add"), 1);
+	ck_assert_int_eq(h_sim_stat(&env, "originate"), 1);
+	ck_assert(!h_log_has(&env, "dialled leg answered"));
+	sim_hangup(leg);
+	ck_assert(h_wait_log(&env, "flow=main state=bye event=dial_ended"));
+	assert_all_gone();
 }
 END_TEST
 
@@ -329,7 +380,8 @@ main(void)
 	tcase_set_timeout(tc, 90);
 	tcase_add_test(tc, dial_leg_is_adopted_then_its_hangup_goes_on);
 	tcase_add_test(tc, bot_leg_is_adopted_then_its_end_goes_on);
-	tcase_add_test(tc, ringing_leg_is_adopted_not_dialled_again);
+	tcase_add_test(tc, ringing_leg_is_adopted_and_bridged_on_answer);
+	tcase_add_test(tc, leg_answered_while_no_worker_ran_is_bridged_once);
 	tcase_add_test(tc, leg_gone_while_no_worker_ran_ends_the_dial);
 	tcase_add_test(tc, leg_without_its_caller_is_hung_up);
 	suite_add_tcase(s, tc);
