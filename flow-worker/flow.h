@@ -74,7 +74,7 @@ struct ari_result;
  * BRIDGE: our ids without "mai-" and the caller's id, e.g. "d0a1b2c3d").
  */
 #define FLOW_STATE_VAR		"MAI_STATE"
-#define FLOW_RECORD_MAX		(2 * FLOW_NAME_MAX + 48)
+#define FLOW_RECORD_MAX		(2 * FLOW_NAME_MAX + 64)
 /* Prefix of every id mai makes: legs, bridges, playbacks. */
 #define FLOW_ID_PREFIX		"mai-"
 /* Then kind and seq ("d0a1b2c3d"), '-' and the caller's id (calls.c). */
