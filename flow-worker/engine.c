@@ -122,7 +122,6 @@ engine_record(struct call *c, const char *tail)
 		areq_call(c, "POST", path, engine_ignore_cb);
 }
 
-
 static void
 engine_run(struct call *c)
 {
