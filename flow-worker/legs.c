@@ -244,8 +244,11 @@ legs_started(struct call *c, const char *id)
 			areq_loose(c->f, "DELETE", path);
 		return;
 	}
-	if (a->kind == ACT_BOT || c->rt.leg_up)
+	if (a->kind == ACT_BOT || c->rt.leg_up) {
+		/* A bot leg's own, or one replayed after a restart. */
+		log_debug("call id=%s: leg=%s is up already", c->id, id);
 		return;
+	}
 	c->rt.leg_up = 1;
 	evtimer_del(c->ev_act);
 	log_info("call id=%s flow=%s: dialled leg answered leg=%s", c->id,
