@@ -71,18 +71,20 @@ ariev_stasis_start(struct flow *f, struct json_object *ev)
 
 	if (id == NULL)
 		return;
+	json_object_object_get_ex(ev, "channel", &ch);
 	if (ev_ours(id)) {
-		if ((c = call_of_obj(f, id)) != NULL)
-			legs_started(c, id);
-		else
+		if ((c = call_of_obj(f, id)) == NULL)
 			ariev_orphan(f, id);
+		else if (c->phase == CALL_RESUMING)
+			adopt_leg_event(c, id, ch);
+		else
+			legs_started(c, id);
 		return;
 	}
 	if (call_find(f, id) != NULL) {
 		log_debug("StasisStart for a call already running id=%s", id);
 		return;
 	}
-	json_object_object_get_ex(ev, "channel", &ch);
 	if (json_object_object_get_ex(ev, "args", &args) &&
 	    json_object_array_length(args) > 0)
 		arg = json_object_get_string(json_object_array_get_idx(args, 0));
@@ -129,8 +131,12 @@ ariev_channel_gone(struct flow *f, struct json_object *ev, const char *type)
 		return;
 	if (ev_ours(id)) {
 		/* A hangup request is not the end yet: wait for it. */
-		if (strcmp(type, "ChannelHangupRequest") != 0 &&
-		    (c = call_of_obj(f, id)) != NULL)
+		if (strcmp(type, "ChannelHangupRequest") == 0 ||
+		    (c = call_of_obj(f, id)) == NULL)
+			return;
+		if (c->phase == CALL_RESUMING)
+			adopt_leg_event(c, id, NULL);
+		else
 			legs_ended(c, id);
 		return;
 	}

@@ -106,16 +106,17 @@ engine_hangup(struct call *c)
 
 /*
  * Where the call is, on the channel itself: "FLOW/STATE/SEQ", SEQ the
- * first id the state's actions use (a successor stops their media).
+ * first id the state's actions use (a successor stops their media), and
+ * `tail` (legs.c adds the step and leg it holds: docs/flows.md).
  */
-static void
-engine_persist(struct call *c, uint32_t seq)
+void
+engine_record(struct call *c, const char *tail)
 {
-	char	val[2 * FLOW_NAME_MAX + 16];
+	char	val[FLOW_RECORD_MAX];
 	char	path[FLOW_OBJ_ID_MAX * 3 + sizeof(val) * 3 + 64];
 
-	snprintf(val, sizeof(val), "%s/%s/%08x", c->flow->name,
-	    engine_cur(c)->name, seq);
+	snprintf(val, sizeof(val), "%s/%s/%08x%s", c->flow->name,
+	    engine_cur(c)->name, c->seq, tail);
 	if (ari_rest_path(path, sizeof(path), "/channels/%s/variable?"
 	    "variable=" FLOW_STATE_VAR "&value=%s", c->id, val) != -1)
 		areq_call(c, "POST", path, engine_ignore_cb);
@@ -185,16 +186,17 @@ engine_goto(struct call *c, int to, const char *ev, const char *val)
 	 * state, to be recorded).  Anything else comes after the record: a
 	 * setvar queued behind media would wait for the media to end.
 	 */
+	c->seq = c->idseq;
 	if (engine_cur(c)->nacts == 0 ||
 	    engine_cur(c)->acts[0].kind != ACT_ANSWER) {
-		engine_persist(c, c->idseq);
+		engine_record(c, "");
 		engine_run(c);
 		return;
 	}
-	seq = c->idseq;
+	seq = c->seq;
 	engine_run(c);
-	if (c->phase == CALL_RUNNING && c->state == to)
-		engine_persist(c, seq);
+	if (c->phase == CALL_RUNNING && c->state == to && c->seq == seq)
+		engine_record(c, "");
 }
 
 void
@@ -208,6 +210,37 @@ engine_start(struct call *c, const struct flowdef *fd, int state,
 	    "why=%s", c->id, c->exten, c->caller_num, fd->name,
 	    fd->states[state].name, why);
 	engine_goto(c, state, why, NULL);
+}
+
+/*
+ * Take over a call a dead worker left at action `step` of `state`, its
+ * leg still there (adopt.c): nothing runs again, nothing is recorded
+ * anew; the state's timeout counts from now.
+ */
+void
+engine_adopt(struct call *c, const struct flowdef *fd, int state,
+    size_t step, uint32_t seq)
+{
+	unsigned int	ms;
+	struct timeval	tv;
+
+	c->flow = fd;
+	c->phase = CALL_RUNNING;
+	c->hops = 0;
+	c->state = state;
+	c->step = step;
+	c->seq = seq;
+	c->gen++;
+	snprintf(c->ev_name, sizeof(c->ev_name), "resume");
+	c->ev_value[0] = '\0';
+	log_info("call started id=%s exten=%s caller=%s flow=%s state=%s "
+	    "why=adopt step=%zu", c->id, c->exten, c->caller_num, fd->name,
+	    fd->states[state].name, step);
+	if ((ms = engine_cur(c)->timeout_ms) > 0) {
+		tv.tv_sec = ms / 1000;
+		tv.tv_usec = (ms % 1000) * 1000;
+		evtimer_add(c->ev_state, &tv);
+	}
 }
 
 void

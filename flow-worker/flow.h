@@ -69,10 +69,17 @@ struct ari_result;
 #define FLOW_RECONCILE_RETRY_MS	500
 #define FLOW_RECONCILE_BODY_MAX	ARI_REST_BODY_HUGE	/* GET /channels */
 
-/* The channel variable that says where a call is: "FLOW/STATE/SEQ". */
+/*
+ * The channel variable that says where a call is: "FLOW/STATE/SEQ", and
+ * in a dial or bot state "/STEP/LEG[/BRIDGE]" once its leg exists (LEG,
+ * BRIDGE: our ids without "mai-" and the caller's id, e.g. "d0a1b2c3d").
+ */
 #define FLOW_STATE_VAR		"MAI_STATE"
+#define FLOW_RECORD_MAX		(2 * FLOW_NAME_MAX + 64)
 /* Prefix of every id mai makes: legs, bridges, playbacks. */
 #define FLOW_ID_PREFIX		"mai-"
+/* Then kind and seq ("d0a1b2c3d"), '-' and the caller's id (calls.c). */
+#define FLOW_OBJ_TAG_LEN	9
 
 /* --- the flow file, as data ------------------------------------------ */
 
@@ -231,6 +238,8 @@ struct call {
 	size_t			 step;		/* action running */
 	uint32_t		 gen;		/* bumps on every action start */
 	uint32_t		 idseq;		/* ids of our objects */
+	uint32_t		 seq;		/* idseq at state entry: the
+						   SEQ of MAI_STATE */
 	unsigned int		 hops;
 	enum call_phase		 phase;
 	uint8_t			 idle;		/* actions done, no `done` */
@@ -254,6 +263,21 @@ struct call {
 
 LIST_HEAD(call_bucket, call);
 TAILQ_HEAD(call_list, call);
+
+/*
+ * What a restarted worker found in Asterisk (adopt.c), kept until each
+ * call found in Stasis is decided: per caller id, an object with its
+ * MAI_STATE ("where", once read), its legs alive ("legs": id -> channel)
+ * and its bridges ("bridges": id -> bridge).
+ */
+struct adopt_snap {
+	struct json_object	*calls;
+	size_t			 undecided;	/* calls still resuming */
+	uint8_t			 bridges_in;	/* GET /bridges answered */
+	size_t			 adopted;	/* for the log */
+	size_t			 legs_gone;
+	size_t			 bridges_gone;
+};
 
 /* --- the process -------------------------------------------------------- */
 
@@ -291,6 +315,7 @@ struct flow {
 	uint8_t			 flows_seen;	/* a flow file came (or not) */
 	struct event		*ev_reconcile;
 	uint64_t		 reconcile_deadline_ns;
+	struct adopt_snap	*snap;		/* NULL: not reconciling */
 };
 
 /* flowfile.c */
@@ -363,6 +388,9 @@ void		 engine_goto(struct call *, int, const char *, const char *);
 void		 engine_leave(struct call *);
 void		 engine_ari_failed(struct call *, const struct ari_result *);
 void		 engine_fallback(struct call *, const char *);
+void		 engine_record(struct call *, const char *);
+void		 engine_adopt(struct call *, const struct flowdef *, int,
+		    size_t, uint32_t);
 void		 engine_hangup(struct call *);
 const struct act *engine_act(const struct call *);
 
@@ -385,6 +413,8 @@ void		 legs_started(struct call *, const char *);
 void		 legs_ended(struct call *, const char *);
 void		 legs_timeout(struct call *);
 void		 legs_release(struct call *, int);
+void		 legs_adopt(struct call *, const struct act *, const char *,
+		    const char *, int);
 
 /* webhook.c */
 void		 webhook_start(struct call *, const struct act *);
@@ -398,6 +428,21 @@ void		 ariev_orphan(struct flow *, const char *);
 /* reconcile.c */
 void		 reconcile_start(struct flow *);
 void		 reconcile_resume(struct call *, const char *);
+void		 reconcile_done(struct flow *);
+void		 reconcile_stop_media(struct call *, const struct state *,
+		    uint32_t);
+
+/* adopt.c */
+void		 adopt_begin(struct flow *);
+void		 adopt_caller(struct call *);
+int		 adopt_leg_listed(struct flow *, const char *,
+		    struct json_object *);
+void		 adopt_bridges(struct flow *, const struct ari_result *);
+void		 adopt_where(struct call *, const char *);
+void		 adopt_leg_event(struct call *, const char *,
+		    struct json_object *);
+void		 adopt_forget(struct call *);
+void		 adopt_free(struct flow *);
 
 /* events.c */
 void		 flow_ipc_attach(struct flow *);

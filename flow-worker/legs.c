@@ -31,13 +31,37 @@ legs_timer(struct call *c, unsigned int ms)
 	evtimer_add(c->ev_act, &tv);
 }
 
+/*
+ * The leg (and its bridge) go on the caller's MAI_STATE, so that a worker
+ * started after a crash takes them over instead of dialling again
+ * (adopt.c).  Only our part of each id: the rest is the caller's id.
+ */
+static void
+legs_record(struct call *c)
+{
+	char	tail[64];
+	size_t	n = strlen(FLOW_ID_PREFIX), off;
+
+	off = (size_t)snprintf(tail, sizeof(tail), "/%zu/%.*s", c->step,
+	    FLOW_OBJ_TAG_LEN, c->rt.leg + n);
+	if (c->rt.bridge[0] != '\0' && off < sizeof(tail))
+		snprintf(tail + off, sizeof(tail) - off, "/%.*s",
+		    FLOW_OBJ_TAG_LEN, c->rt.bridge + n);
+	engine_record(c, tail);
+}
+
 static void
 legs_added_cb(struct call *c, const struct ari_result *res, uint32_t gen)
 {
-	if (gen != c->gen || res->error == NULL)
+	if (gen != c->gen) {
 		action_quiet_cb(c, res, gen);
-	else
+		return;
+	}
+	if (res->error != NULL) {
 		engine_ari_failed(c, res);
+		return;
+	}
+	legs_record(c);
 }
 
 static void
@@ -82,8 +106,14 @@ legs_bridge(struct call *c)
 static void
 dial_cb(struct call *c, const struct ari_result *res, uint32_t gen)
 {
-	if (gen != c->gen || res->error == NULL) {
+	if (gen != c->gen) {
 		action_quiet_cb(c, res, gen);
+		return;
+	}
+	if (res->error == NULL) {
+		/* Ringing: a successor waits for this leg, not a new one. */
+		if (c->rt.leg[0] != '\0')
+			legs_record(c);
 		return;
 	}
 	log_warnx("call id=%s flow=%s: dial failed: %s", c->id,
@@ -176,6 +206,30 @@ legs_bot(struct call *c, const struct act *a)
 		legs_timer(c, a->ms);
 }
 
+/*
+ * A restarted worker takes over the leg of the call's current action
+ * (adopt.c): one that is up but not in a bridge with the caller gets a
+ * new bridge; a dialled leg still ringing is waited for again.  The
+ * ringing guard and a bot's max_ms count from now.
+ */
+void
+legs_adopt(struct call *c, const struct act *a, const char *leg,
+    const char *bridge, int up)
+{
+	snprintf(c->rt.leg, sizeof(c->rt.leg), "%s", leg);
+	snprintf(c->rt.bridge, sizeof(c->rt.bridge), "%s", bridge != NULL ?
+	    bridge : "");
+	c->rt.leg_up = (uint8_t)up;
+	if (!up) {
+		legs_timer(c, a->ms + 5000);
+		return;
+	}
+	if (a->kind == ACT_BOT && a->ms > 0)
+		legs_timer(c, a->ms);
+	if (bridge == NULL)
+		legs_bridge(c);
+}
+
 /* StasisStart of a channel with our id for this caller. */
 void
 legs_started(struct call *c, const char *id)
@@ -190,8 +244,11 @@ legs_started(struct call *c, const char *id)
 			areq_loose(c->f, "DELETE", path);
 		return;
 	}
-	if (a->kind == ACT_BOT || c->rt.leg_up)
+	if (a->kind == ACT_BOT || c->rt.leg_up) {
+		/* A bot leg's own, or one replayed after a restart. */
+		log_debug("call id=%s: leg=%s is up already", c->id, id);
 		return;
+	}
 	c->rt.leg_up = 1;
 	evtimer_del(c->ev_act);
 	log_info("call id=%s flow=%s: dialled leg answered leg=%s", c->id,

@@ -129,6 +129,7 @@ flow_teardown(struct flow *f)
 {
 	areq_latency_log(f, 1);
 	calls_free_all(f);
+	adopt_free(f);
 	ari_rest_free(f->rest);
 	flowset_unref(f->fs);
 	if (f->ev_reconcile != NULL)

@@ -8,14 +8,15 @@
  * at once, so that a StasisStart the supervisor replays for it
  * (at-least-once delivery) finds it and does not start it twice.  Then
  * its MAI_STATE variable ("FLOW/STATE/SEQ", set on every state entry) is
- * read and that state resumed: media the old state still plays is
- * stopped and its actions run again.  A call that never got a
- * state starts its flow from the beginning; one whose flow or state no
- * longer exists goes to the flow's fallback state, or is hung up.  Our
- * own legs (ids "mai-...") and bridges from before have no owner any
- * more: legs are hung up, bridges destroyed; a resumed state makes new
- * ones.  Events wait (at most FLOW_RECONCILE_HOLD_MS) until the channel
- * list is in; if ARI cannot give it, events flow anyway.
+ * read.  A call in a dial or bot state whose leg is still there takes
+ * that leg over (adopt.c); any other resumes its state: media the old
+ * state still plays is stopped and its actions run again.  A call that
+ * never got a state starts its flow from the beginning; one whose flow or
+ * state no longer exists goes to the flow's fallback state, or is hung
+ * up.  Our own legs (ids "mai-...") and bridges that no call takes over
+ * are hung up and destroyed.  Events wait (at most FLOW_RECONCILE_HOLD_MS)
+ * until every call found is decided; if ARI cannot give the channel list,
+ * events flow anyway.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +30,8 @@
 
 static void	reconcile_try(struct flow *);
 
-static void
+/* Events flow again: everything decided, or it took too long. */
+void
 reconcile_done(struct flow *f)
 {
 	if (f->ev_reconcile != NULL) {
@@ -51,9 +53,9 @@ reconcile_var_cb(struct call *c, const struct ari_result *res, uint32_t gen)
 	}
 	if (res->error == NULL && json_object_object_get_ex(res->body,
 	    "value", &v) && json_object_get_string(v)[0] != '\0')
-		reconcile_resume(c, json_object_get_string(v));
+		adopt_where(c, json_object_get_string(v));
 	else
-		reconcile_resume(c, NULL);
+		adopt_where(c, NULL);
 }
 
 static int
@@ -80,9 +82,13 @@ reconcile_in_app(struct flow *f, struct json_object *ch)
 	    (d[n] == '\0' || d[n] == ',');
 }
 
-/* One channel of GET /channels: a leg of ours, a caller, or not ours. */
+/*
+ * One channel of GET /channels.  First pass: callers in Stasis become
+ * calls.  Second pass, when every caller is known: our legs go to them
+ * (adopt.c) or are hung up.
+ */
 static void
-reconcile_one(struct flow *f, struct json_object *ch, size_t *n)
+reconcile_one(struct flow *f, struct json_object *ch, int legs, size_t *n)
 {
 	struct json_object	*v;
 	const char		*id;
@@ -94,18 +100,18 @@ reconcile_one(struct flow *f, struct json_object *ch, size_t *n)
 		return;
 	id = json_object_get_string(v);
 	if (reconcile_ours(id)) {
-		if (ari_rest_path(path, sizeof(path), "/channels/%s", id) != -1)
-			areq_loose(f, "DELETE", path);
-		n[1]++;
+		if (legs)
+			n[1] += (size_t)adopt_leg_listed(f, id, ch);
 		return;
 	}
-	if (!reconcile_in_app(f, ch) || call_find(f, id) != NULL ||
+	if (legs || !reconcile_in_app(f, ch) || call_find(f, id) != NULL ||
 	    (c = call_new(f, id)) == NULL ||
 	    ari_rest_path(path, sizeof(path), "/channels/%s/variable?"
 	    "variable=" FLOW_STATE_VAR, id) == -1)
 		return;
 	c->phase = CALL_RESUMING;
 	ariev_fill_call(c, ch);
+	adopt_caller(c);
 	areq_call(c, "GET", path, reconcile_var_cb);
 	n[0]++;
 }
@@ -113,26 +119,8 @@ reconcile_one(struct flow *f, struct json_object *ch, size_t *n)
 static void
 reconcile_bridges_cb(const struct ari_result *res, void *arg)
 {
-	struct flow		*f = arg;
-	struct json_object	*b, *id;
-	char			 path[ARI_REST_URL_MAX];
-	size_t			 i, n = 0;
-
-	if (res->error != NULL || !json_object_is_type(res->body,
-	    json_type_array))
-		return;
-	for (i = 0; i < json_object_array_length(res->body); i++) {
-		b = json_object_array_get_idx(res->body, i);
-		if (json_object_object_get_ex(b, "id", &id) &&
-		    reconcile_ours(json_object_get_string(id)) &&
-		    ari_rest_path(path, sizeof(path), "/bridges/%s",
-		    json_object_get_string(id)) != -1) {
-			areq_loose(f, "DELETE", path);
-			n++;
-		}
-	}
-	if (n > 0)
-		log_info("reconcile: old bridges destroyed=%zu", n);
+	if (res->fail != ARI_FAIL_CANCELLED)
+		adopt_bridges(arg, res);
 }
 
 /*
@@ -143,14 +131,36 @@ static void
 reconcile_list(struct flow *f, struct json_object *chans)
 {
 	size_t	i, n[2] = { 0, 0 };
+	int	legs, bridges;
 
-	if (ari_rest_call(f->rest, "GET", "/bridges", NULL, 0,
-	    reconcile_bridges_cb, f) == -1)
-		log_warnx("reconcile: cannot list bridges");
-	for (i = 0; i < json_object_array_length(chans); i++)
-		reconcile_one(f, json_object_array_get_idx(chans, i), n);
-	log_info("reconcile: calls in Stasis to resume=%zu, old legs hung "
-	    "up=%zu", n[0], n[1]);
+	adopt_begin(f);
+	bridges = ari_rest_call(f->rest, "GET", "/bridges", NULL, 0,
+	    reconcile_bridges_cb, f);
+	for (legs = 0; legs < 2; legs++)
+		for (i = 0; i < json_object_array_length(chans); i++)
+			reconcile_one(f, json_object_array_get_idx(chans, i),
+			    legs, n);
+	log_info("reconcile: calls in Stasis to resume=%zu, legs without "
+	    "their caller hung up=%zu", n[0], n[1]);
+	/* Without the list every call is decided on what the channels say. */
+	if (bridges == -1)
+		adopt_bridges(f, NULL);
+}
+
+/* Events wait for the decisions, but not past the deadline. */
+static void
+reconcile_wait(struct flow *f)
+{
+	uint64_t	now = frame_now_ns(), left;
+	struct timeval	tv;
+
+	if (f->ev_reconcile == NULL || f->snap == NULL)
+		return;
+	left = f->reconcile_deadline_ns > now ?
+	    (f->reconcile_deadline_ns - now) / 1000 : 0;
+	tv.tv_sec = (time_t)(left / 1000000);
+	tv.tv_usec = (suseconds_t)(left % 1000000);
+	evtimer_add(f->ev_reconcile, &tv);
 }
 
 static void
@@ -163,7 +173,7 @@ reconcile_list_cb(const struct ari_result *res, void *arg)
 	if (res->error == NULL && json_object_is_type(res->body,
 	    json_type_array)) {
 		reconcile_list(f, res->body);
-		reconcile_done(f);
+		reconcile_wait(f);
 		return;
 	}
 	/* Only "not now" is worth a retry: no answer, or 5xx (booting). */
@@ -183,9 +193,17 @@ reconcile_list_cb(const struct ari_result *res, void *arg)
 static void
 reconcile_retry_cb(evutil_socket_t fd, short ev, void *arg)
 {
+	struct flow	*f = arg;
+
 	(void)fd;
 	(void)ev;
-	reconcile_try(arg);
+	if (f->snap != NULL) {
+		log_warnx("reconcile: calls still being decided after %d ms: "
+		    "events flow meanwhile", FLOW_RECONCILE_HOLD_MS);
+		reconcile_done(f);
+		return;
+	}
+	reconcile_try(f);
 }
 
 /*
@@ -228,7 +246,7 @@ reconcile_start(struct flow *f)
  * ids seq, seq+1, ... that the state entry recorded; recordings have the
  * names of the state's record actions.
  */
-static void
+void
 reconcile_stop_media(struct call *c, const struct state *st, uint32_t seq)
 {
 	char	id[FLOW_OBJ_ID_MAX], name[FLOW_OBJ_ID_MAX];

@@ -7,7 +7,8 @@
  * address), a caller hanging up during the bot, a transfer (dial) and a
  * busy one, a webhook that picks the next state, a flow-worker killed in
  * the middle of a call (and with calls beyond 1 MiB of GET /channels),
- * and many calls at once.
+ * and many calls at once.  A worker killed while a call holds a leg:
+ * test_flows_legs.c.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -388,31 +389,6 @@ START_TEST(restart_resumes_the_call)
 }
 END_TEST
 
-/* The leg of a call whose worker died is hung up; the state makes anew. */
-START_TEST(restart_hangs_up_old_legs)
-{
-	char	id[128], cmd[256];
-	pid_t	flow, now;
-
-	start(NULL, "BOT_MEDIA_HOST=127.0.0.1:40000");
-	call("exten=43720270346", id, sizeof(id));
-	ck_assert(wait_state(id, "menu"));
-	dtmf(id, "1");
-	ck_assert(H_WAIT_FOR(h_sim_stat(&env, "bridge_add") == 1));
-	flow = h_worker_pid(&env, "flow-worker");
-	ck_assert_int_eq(kill(flow, SIGKILL), 0);
-	ck_assert(h_wait_worker(&env, "flow-worker", flow, &now));
-	ck_assert(h_wait_log(&env, "reconcile: calls in Stasis to resume=1, "
-	    "old legs hung up=1"));
-	ck_assert(h_wait_log(&env, "old bridges destroyed=1"));
-	ck_assert(H_WAIT_FOR(h_sim_stat(&env, "bridge_add") == 2));
-	ck_assert(H_WAIT_FOR(h_sim_stat(&env, "channels") == 2));
-	snprintf(cmd, sizeof(cmd), "hangup?channel=%s", id);
-	ck_assert_int_eq(h_sim_ctl(&env, cmd), 200);
-	assert_all_gone(1);
-}
-END_TEST
-
 /* Bytes of the body of GET /ari/channels, as a successor reads it. */
 static size_t
 channels_bytes(void)
@@ -584,7 +560,6 @@ main(void)
 	tcase_add_checked_fixture(crash, setup, teardown);
 	tcase_set_timeout(crash, 90);
 	tcase_add_test(crash, restart_resumes_the_call);
-	tcase_add_test(crash, restart_hangs_up_old_legs);
 	tcase_add_test(crash, restart_resumes_beyond_1mib);
 	suite_add_tcase(s, crash);
 	return h_run_suite(s);

@@ -210,6 +210,19 @@ def test_originate(sim, ev):
     eq(sim.req("POST", base)[0], 400, "no format")
     eq(sim.req("POST", base + "&format=ulaw&direction=in")[0], 400, "dir")
     eq(sim.req("POST", base + "&format=ulaw&transport=sctp")[0], 501, "tr")
+    # /_sim/answer: a leg that would ring for ten minutes picks up now.
+    sim.ctl("media?answer_delay_ms=600000")
+    sim.req("POST", "/ari/channels?endpoint=PJSIP/carol&app=mai"
+            "&channelId=r1")
+    eq(ev.types(), [], "ringing: no events")
+    eq(sim.ctl("answer?channel=r1")["answered"], 1, "answer")
+    eq([(e["type"], e["channel"]["id"]) for e in ev.drain()],
+       [("ChannelStateChange", "r1"), ("StasisStart", "r1")], "answered")
+    eq(sim.req("GET", "/_sim/answer?channel=r1", auth=False)[0], 400,
+       "answer twice")
+    sim.req("DELETE", "/ari/channels/r1")
+    ev.drain()
+    sim.ctl("media?answer_delay_ms=10")
 
 
 def test_bridge_record_dtmf(sim, ev):

@@ -455,6 +455,7 @@ void		 sim_chan_life(struct sim_timer *);
 int		 sim_chan_originate(struct lws *, struct sim_req *,
 		    const char *);
 int		 sim_chan_external_media(struct lws *, struct sim_req *);
+int		 sim_ctl_answer(struct lws *, struct sim_req *);
 
 /* sim_bridge.c */
 struct sim_bridge *sim_bridge_find(const char *);

@@ -304,6 +304,7 @@ static const struct {
 	{ "/_sim/calls",	sim_ctl_calls },
 	{ "/_sim/dtmf",		sim_ctl_dtmf },
 	{ "/_sim/hangup",	sim_ctl_hangup },
+	{ "/_sim/answer",	sim_ctl_answer },
 	{ "/_sim/media",	sim_ctl_media },
 	{ "/_sim/reset_calls",	sim_ctl_reset_calls },
 };

@@ -55,6 +55,26 @@ sim_chan_life(struct sim_timer *t)
 	}
 }
 
+/*
+ * /_sim/answer?channel=ID: the far end of an originate that still rings
+ * picks up now, as if its answer delay had passed.
+ */
+int
+sim_ctl_answer(struct lws *wsi, struct sim_req *r)
+{
+	const char	*id = sim_arg(r, "channel");
+	struct sim_chan	*c;
+
+	if (id == NULL || (c = sim_chan_find(id)) == NULL)
+		return sim_ctl_fail(wsi, 400, "no such channel");
+	if (c->next != SIM_NEXT_STASIS)
+		return sim_ctl_fail(wsi, 400, "channel is not ringing");
+	sim_timer_cancel(&c->life);
+	c->next = SIM_NEXT_NONE;
+	originate_answered(c);
+	return sim_ctl_ok(wsi, ",\"answered\":1");
+}
+
 static void
 life_arm(struct sim_chan *c, enum sim_chan_next next, long long ms)
 {
