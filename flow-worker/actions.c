@@ -229,6 +229,7 @@ record_start(struct call *c, const struct act *a)
 	areq_path_add(path, sizeof(path), "maxDurationSeconds", num);
 	snprintf(num, sizeof(num), "%u", a->max_silence_s);
 	areq_path_add(path, sizeof(path), "maxSilenceSeconds", num);
+	log_debug("call id=%s recording=%s", c->id, c->rt.recording);
 	areq_call(c, "POST", path, wait_cb);
 }
 
