@@ -208,6 +208,7 @@ struct act_rt {
 	char		 digits[FLOW_DIGITS_MAX + 1];
 	size_t		 ndigits;
 	uint8_t		 leg_up;	/* dial answered / bot leg created */
+	uint8_t		 leg_in;	/* bot leg's StasisStart came */
 	uint8_t		 prompt;	/* gather: prompt still playing */
 	uint8_t		 bg;		/* playback is an async play's */
 	uint8_t		 playing;	/* Asterisk answered its POST */
