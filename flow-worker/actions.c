@@ -246,6 +246,16 @@ setvar_start(struct call *c, const struct act *a)
 		action_soon(c, "error");
 		return;
 	}
+	/*
+	 * Behind an async play Asterisk answers only when the sound ends,
+	 * often after the ARI request bound: that is no error.  The flow
+	 * has the value (var_set) and goes on; the channel gets it in order.
+	 */
+	if (c->rt.bg && c->rt.playback[0] != '\0') {
+		areq_call_held(c, "POST", path, action_quiet_cb);
+		action_soon(c, NULL);
+		return;
+	}
 	areq_call(c, "POST", path, act_ok_cb);
 }
 

@@ -343,6 +343,8 @@ typedef void	(*areq_cb)(struct call *, const struct ari_result *,
 		    uint32_t);
 void		 areq_init(struct flow *);
 void		 areq_call(struct call *, const char *, const char *, areq_cb);
+void		 areq_call_held(struct call *, const char *, const char *,
+		    areq_cb);
 void		 areq_loose(struct flow *, const char *, const char *);
 int		 areq_webhook(struct call *, const char *, struct json_object *,
 		    unsigned int, areq_cb);
