@@ -229,6 +229,7 @@ record_start(struct call *c, const struct act *a)
 	areq_path_add(path, sizeof(path), "maxDurationSeconds", num);
 	snprintf(num, sizeof(num), "%u", a->max_silence_s);
 	areq_path_add(path, sizeof(path), "maxSilenceSeconds", num);
+	log_debug("call id=%s recording=%s", c->id, c->rt.recording);
 	areq_call(c, "POST", path, wait_cb);
 }
 
@@ -243,6 +244,16 @@ setvar_start(struct call *c, const struct act *a)
 	    areq_path_add(path, sizeof(path), "variable", a->var) == -1 ||
 	    areq_path_add(path, sizeof(path), "value", val) == -1) {
 		action_soon(c, "error");
+		return;
+	}
+	/*
+	 * Behind an async play Asterisk answers only when the sound ends,
+	 * often after the ARI request bound: that is no error.  The flow
+	 * has the value (var_set) and goes on; the channel gets it in order.
+	 */
+	if (c->rt.bg && c->rt.playback[0] != '\0') {
+		areq_call_held(c, "POST", path, action_quiet_cb);
+		action_soon(c, NULL);
 		return;
 	}
 	areq_call(c, "POST", path, act_ok_cb);

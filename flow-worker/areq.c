@@ -47,6 +47,9 @@ struct areq {
 	uint8_t			 serial;	/* in call->reqs */
 	uint8_t			 first;		/* the call's first: backlog
 						   ahead of the others */
+	uint8_t			 held;		/* Asterisk may hold it behind
+						   media: a timeout is no
+						   error */
 	enum areq_where		 where;
 	int			 err;		/* AREQ_FAILING: errno */
 };
@@ -247,6 +250,8 @@ areq_drain(struct flow *f, int first_only)
 static int
 areq_benign(const struct areq *r, const struct ari_result *res)
 {
+	if (r->held && res->fail == ARI_FAIL_TIMEOUT)
+		return 1;
 	return res->status == 404 && (strcmp(r->method, "DELETE") == 0 ||
 	    (strcmp(r->method, "GET") == 0 &&
 	    strstr(r->target, "/variable?") != NULL));
@@ -302,6 +307,20 @@ areq_call(struct call *c, const char *method, const char *path, areq_cb cb)
 	TAILQ_INSERT_TAIL(&c->reqs, r, entry);
 	if (first)
 		areq_issue(r);
+}
+
+/*
+ * areq_call for a request that Asterisk answers only when the media
+ * playing on the channel has ended (it queues it behind them).  Its
+ * timeout is not an error: Asterisk still has it, in order, and carries
+ * it out then; the call's next requests go out after the timeout.
+ */
+void
+areq_call_held(struct call *c, const char *method, const char *path,
+    areq_cb cb)
+{
+	areq_call(c, method, path, cb);
+	TAILQ_LAST(&c->reqs, areq_list)->held = 1;
 }
 
 /* Fire and forget: cleanup that no call waits for. */

@@ -169,11 +169,16 @@ calls_free_all(struct flow *f)
 		event_free(f->ev_reap);
 }
 
+/*
+ * A new id for something the call creates.  Logged (debug): what a call
+ * made in Asterisk can then be looked for after it ended.
+ */
 void
 call_obj_id(struct call *c, char kind, char *dst, size_t size)
 {
 	snprintf(dst, size, FLOW_ID_PREFIX "%c%08x-%s", kind, c->idseq++,
 	    c->id);
+	log_debug("call id=%s object=%s", c->id, dst);
 }
 
 /* The caller an id of ours belongs to, if that call is still here. */

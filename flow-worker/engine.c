@@ -130,6 +130,8 @@ engine_run(struct call *c)
 
 	if (c->step < st->nacts) {
 		c->gen++;
+		log_debug("call id=%s flow=%s state=%s action=%s", c->id,
+		    c->flow->name, st->name, act_name(st->acts[c->step].kind));
 		action_start(c, &st->acts[c->step]);
 		return;
 	}

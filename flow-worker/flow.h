@@ -216,6 +216,7 @@ struct act_rt {
 	char		 digits[FLOW_DIGITS_MAX + 1];
 	size_t		 ndigits;
 	uint8_t		 leg_up;	/* dial answered / bot leg created */
+	uint8_t		 leg_in;	/* bot leg's StasisStart came */
 	uint8_t		 prompt;	/* gather: prompt still playing */
 	uint8_t		 bg;		/* playback is an async play's */
 	uint8_t		 playing;	/* Asterisk answered its POST */
@@ -369,6 +370,8 @@ typedef void	(*areq_cb)(struct call *, const struct ari_result *,
 		    uint32_t);
 void		 areq_init(struct flow *);
 void		 areq_call(struct call *, const char *, const char *, areq_cb);
+void		 areq_call_held(struct call *, const char *, const char *,
+		    areq_cb);
 void		 areq_loose(struct flow *, const char *, const char *);
 int		 areq_webhook(struct call *, const char *, struct json_object *,
 		    unsigned int, areq_cb);

@@ -8,8 +8,9 @@
  * StasisStart, "dial_failed".  Hung up later: "dial_ended".
  *
  * bot: POST /channels/externalMedia creates a channel whose media goes to
- * the bot (RTP over UDP, or chan_websocket), then the same bridge.  When
- * that channel goes away (StasisEnd/ChannelDestroyed): "bot_ended".
+ * the bot (RTP over UDP, or chan_websocket), then the same bridge once
+ * both the answer and the leg's StasisStart are in (either comes first).
+ * When that channel goes away (StasisEnd/ChannelDestroyed): "bot_ended".
  *
  * A leg and its bridge belong to the state: leaving the state, or the
  * caller hanging up, hangs up the leg and destroys the bridge.
@@ -164,7 +165,8 @@ bot_cb(struct call *c, const struct ari_result *res, uint32_t gen)
 		return;
 	}
 	c->rt.leg_up = 1;
-	legs_bridge(c);
+	if (c->rt.leg_in)
+		legs_bridge(c);
 }
 
 /* The media contract of docs/flows.md: RTP/UDP or chan_websocket. */
@@ -188,6 +190,7 @@ legs_bot(struct call *c, const struct act *a)
 		return;
 	}
 	call_obj_id(c, 'e', c->rt.leg, sizeof(c->rt.leg));
+	c->rt.leg_up = c->rt.leg_in = 0;
 	snprintf(path, sizeof(path), "/channels/externalMedia");
 	if (areq_path_add(path, sizeof(path), "app", conf->ari_app) == -1 ||
 	    areq_path_add(path, sizeof(path), "channelId", c->rt.leg) == -1 ||
@@ -219,7 +222,8 @@ legs_adopt(struct call *c, const struct act *a, const char *leg,
 	snprintf(c->rt.leg, sizeof(c->rt.leg), "%s", leg);
 	snprintf(c->rt.bridge, sizeof(c->rt.bridge), "%s", bridge != NULL ?
 	    bridge : "");
-	c->rt.leg_up = (uint8_t)up;
+	/* Listed in our application: a bot leg's StasisStart came. */
+	c->rt.leg_up = c->rt.leg_in = (uint8_t)up;
 	if (!up) {
 		legs_timer(c, a->ms + 5000);
 		return;
@@ -244,8 +248,20 @@ legs_started(struct call *c, const char *id)
 			areq_loose(c->f, "DELETE", path);
 		return;
 	}
-	if (a->kind == ACT_BOT || c->rt.leg_up) {
-		/* A bot leg's own, or one replayed after a restart. */
+	/*
+	 * Asterisk answers POST externalMedia before the leg is in our
+	 * application; addChannel before its StasisStart is refused (422
+	 * "Channel not in Stasis application").  The bridge waits for both.
+	 * An adopted bot leg (or its replayed StasisStart) has its bridge.
+	 */
+	if (a->kind == ACT_BOT) {
+		c->rt.leg_in = 1;
+		if (c->rt.leg_up && c->rt.bridge[0] == '\0')
+			legs_bridge(c);
+		return;
+	}
+	if (c->rt.leg_up) {
+		/* Replayed after a restart: the leg was adopted up. */
 		log_debug("call id=%s: leg=%s is up already", c->id, id);
 		return;
 	}
@@ -267,7 +283,7 @@ legs_ended(struct call *c, const char *id)
 	if (c->rt.leg[0] == '\0' || strcmp(id, c->rt.leg) != 0)
 		return;
 	c->rt.leg[0] = '\0';
-	c->rt.leg_up = 0;
+	c->rt.leg_up = c->rt.leg_in = 0;
 	evtimer_del(c->ev_act);
 	if (c->rt.bridge[0] != '\0' && ari_rest_path(path, sizeof(path),
 	    "/bridges/%s", c->rt.bridge) != -1)
@@ -314,5 +330,5 @@ legs_release(struct call *c, int loose)
 			areq_call(c, "DELETE", path, NULL);
 	}
 	c->rt.leg[0] = c->rt.bridge[0] = '\0';
-	c->rt.leg_up = 0;
+	c->rt.leg_up = c->rt.leg_in = 0;
 }

@@ -348,7 +348,12 @@ xmedia_reply(struct lws *wsi, struct sim_chan *c)
 	return rc;
 }
 
-/* POST /channels/externalMedia: answered at once, then StasisStart. */
+/*
+ * POST /channels/externalMedia: answered at once, StasisStart after
+ * answer_delay_ms.  Asterisk 22 answers before the leg is in the
+ * application, so an addChannel right after the answer is refused (422)
+ * there too: a client must wait for the StasisStart.
+ */
 int
 sim_chan_external_media(struct lws *wsi, struct sim_req *r)
 {
@@ -381,6 +386,6 @@ sim_chan_external_media(struct lws *wsi, struct sim_req *r)
 	xmedia_vars(c, tech, r);
 	sim_req_variables(r, set_body_var, c);
 	rc = xmedia_reply(wsi, c);
-	life_arm(c, SIM_NEXT_STASIS, 0);
+	life_arm(c, SIM_NEXT_STASIS, CALLS.media.answer_delay_ms);
 	return rc;
 }
