@@ -207,7 +207,8 @@ struct act_rt {
 	char		 bridge[FLOW_OBJ_ID_MAX];
 	char		 digits[FLOW_DIGITS_MAX + 1];
 	size_t		 ndigits;
-	uint8_t		 leg_up;	/* dial answered / bot leg created */
+	uint8_t		 leg_up;	/* dial answered / bot leg in Stasis */
+	uint8_t		 leg_made;	/* bot: Asterisk answered its POST */
 	uint8_t		 prompt;	/* gather: prompt still playing */
 	uint8_t		 bg;		/* playback is an async play's */
 	uint8_t		 playing;	/* Asterisk answered its POST */

@@ -121,6 +121,11 @@ legs_dial(struct call *c, const struct act *a)
 	legs_timer(c, a->ms + 5000);
 }
 
+/*
+ * The externalMedia POST is answered before its channel is in Stasis, and
+ * addChannel refuses a channel that is not (422): the bridge waits for
+ * both the answer and the leg's StasisStart, which come in either order.
+ */
 static void
 bot_cb(struct call *c, const struct ari_result *res, uint32_t gen)
 {
@@ -130,11 +135,13 @@ bot_cb(struct call *c, const struct ari_result *res, uint32_t gen)
 	}
 	if (res->error != NULL) {
 		c->rt.leg[0] = '\0';
+		c->rt.leg_up = 0;
 		engine_ari_failed(c, res);
 		return;
 	}
-	c->rt.leg_up = 1;
-	legs_bridge(c);
+	c->rt.leg_made = 1;
+	if (c->rt.leg_up)
+		legs_bridge(c);
 }
 
 /* The media contract of docs/flows.md: RTP/UDP or chan_websocket. */
@@ -158,6 +165,7 @@ legs_bot(struct call *c, const struct act *a)
 		return;
 	}
 	call_obj_id(c, 'e', c->rt.leg, sizeof(c->rt.leg));
+	c->rt.leg_up = c->rt.leg_made = 0;
 	snprintf(path, sizeof(path), "/channels/externalMedia");
 	if (areq_path_add(path, sizeof(path), "app", conf->ari_app) == -1 ||
 	    areq_path_add(path, sizeof(path), "channelId", c->rt.leg) == -1 ||
@@ -190,9 +198,15 @@ legs_started(struct call *c, const char *id)
 			areq_loose(c->f, "DELETE", path);
 		return;
 	}
-	if (a->kind == ACT_BOT || c->rt.leg_up)
+	if (c->rt.leg_up)
 		return;
 	c->rt.leg_up = 1;
+	if (a->kind == ACT_BOT) {
+		/* See bot_cb(); ev_act is the bot's max_ms here: it stays. */
+		if (c->rt.leg_made)
+			legs_bridge(c);
+		return;
+	}
 	evtimer_del(c->ev_act);
 	log_info("call id=%s flow=%s: dialled leg answered leg=%s", c->id,
 	    c->flow->name, id);
@@ -210,7 +224,7 @@ legs_ended(struct call *c, const char *id)
 	if (c->rt.leg[0] == '\0' || strcmp(id, c->rt.leg) != 0)
 		return;
 	c->rt.leg[0] = '\0';
-	c->rt.leg_up = 0;
+	c->rt.leg_up = c->rt.leg_made = 0;
 	evtimer_del(c->ev_act);
 	if (c->rt.bridge[0] != '\0' && ari_rest_path(path, sizeof(path),
 	    "/bridges/%s", c->rt.bridge) != -1)
@@ -257,5 +271,5 @@ legs_release(struct call *c, int loose)
 			areq_call(c, "DELETE", path, NULL);
 	}
 	c->rt.leg[0] = c->rt.bridge[0] = '\0';
-	c->rt.leg_up = 0;
+	c->rt.leg_up = c->rt.leg_made = 0;
 }
