@@ -65,6 +65,10 @@
 #define LOUD_MEAN		1000
 /* What "audio flowed" means: one second of loud packets each way. */
 #define LOUD_PKTS		50
+/* Our tone has 16 sign changes per packet (400 Hz); Milliwatt's 1004 Hz
+ * about 40.  A loud packet within these bounds is our tone back. */
+#define OURS_ZC_MIN		14
+#define OURS_ZC_MAX		18
 
 enum hook_mode { HOOK_GOLD, HOOK_SLOW, HOOK_500, HOOK_GARBAGE, HOOK_NOSTATE };
 
@@ -94,6 +98,7 @@ struct peer {
 	volatile int		 sending;
 	long			 rx_pkts, rx_bytes, rx_loud, rx_bad;
 	long			 rx_loud_unsent; /* loud before we sent any */
+	long			 rx_ours;	/* loud and our 400 Hz tone */
 	int			 rx_port;	/* where the first came from */
 	long			 rx_other_port;	/* later ones from elsewhere */
 	long			 tx_pkts, tx_bytes;
@@ -318,15 +323,33 @@ loud(const uint8_t *p, size_t n)
 	return n > 0 && sum / (long)n > LOUD_MEAN;
 }
 
+/* Sign changes in a payload: its pitch, whatever the phase. */
+static int
+zero_crossings(const uint8_t *p, size_t n)
+{
+	int	zc = 0, last = 0, v;
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		if ((v = ulaw_dec(p[i])) == 0)
+			continue;
+		if (last != 0 && (v > 0) != (last > 0))
+			zc++;
+		last = v;
+	}
+	return zc;
+}
+
 /* One datagram from Asterisk: RTP version 2, µ-law, counted. */
 static void
 peer_recv(void)
 {
 	struct sockaddr_in	from;
 	socklen_t		len = sizeof(from);
-	uint8_t			pkt[2048];
+	uint8_t			pkt[2048], *pl;
+	size_t			plen;
 	ssize_t			n;
-	int			cc;
+	int			cc, zc;
 
 	while ((n = recvfrom(peer.fd, pkt, sizeof(pkt), MSG_DONTWAIT,
 	    (struct sockaddr *)&from, &len)) > 0) {
@@ -343,11 +366,15 @@ peer_recv(void)
 		else {
 			peer.rx_pkts++;
 			peer.rx_bytes += n - RTP_HDR - 4 * cc;
-			if (loud(pkt + RTP_HDR + 4 * cc,
-			    (size_t)n - RTP_HDR - 4 * cc)) {
+			pl = pkt + RTP_HDR + 4 * cc;
+			plen = (size_t)n - RTP_HDR - 4 * cc;
+			if (loud(pl, plen)) {
 				peer.rx_loud++;
 				if (peer.tx_pkts == 0)
 					peer.rx_loud_unsent++;
+				zc = zero_crossings(pl, plen);
+				if (zc >= OURS_ZC_MIN && zc <= OURS_ZC_MAX)
+					peer.rx_ours++;
 			}
 		}
 		pthread_mutex_unlock(&peer.mu);
@@ -786,16 +813,17 @@ peer_report(const char *what)
 {
 	pthread_mutex_lock(&peer.mu);
 	fprintf(stderr, "e2e-media: %s: from Asterisk %ld RTP packets, %ld "
-	    "payload bytes, %ld loud, %ld bad; to Asterisk %ld packets, %ld "
-	    "payload bytes\n", what, peer.rx_pkts, peer.rx_bytes, peer.rx_loud,
-	    peer.rx_bad, peer.tx_pkts, peer.tx_bytes);
+	    "payload bytes, %ld loud, %ld our tone, %ld bad; to Asterisk %ld "
+	    "packets, %ld payload bytes\n", what, peer.rx_pkts, peer.rx_bytes,
+	    peer.rx_loud, peer.rx_ours, peer.rx_bad, peer.tx_pkts,
+	    peer.tx_bytes);
 	pthread_mutex_unlock(&peer.mu);
 }
 
 /*
  * The caller echoes what it hears.  Our peer sends a 400 Hz tone to the
  * port Asterisk names (UNICASTRTP_LOCAL_PORT); it comes back as loud
- * µ-law RTP, none of it loud before we sent.  Hanging up the bot leg
+ * µ-law RTP at 400 Hz, from that port, none of it loud before we sent.  Hanging up the bot leg
  * over ARI is the flow's bot_ended: "after" plays a beep, hangs up.
  */
 START_TEST(bot_audio_both_ways_then_bot_leg_hangs_up)
@@ -818,9 +846,9 @@ START_TEST(bot_audio_both_ways_then_bot_leg_hangs_up)
 	peer.to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	peer.sending = 1;
 	ck_assert_msg(WAIT_UPTO(AUDIO_BOUND_MS,
-	    peer_get(&peer.rx_loud) >= LOUD_PKTS &&
-	    peer_get(&peer.tx_pkts) >= LOUD_PKTS), "rx loud %ld, tx %ld",
-	    peer_get(&peer.rx_loud), peer_get(&peer.tx_pkts));
+	    peer_get(&peer.rx_ours) >= LOUD_PKTS &&
+	    peer_get(&peer.tx_pkts) >= LOUD_PKTS), "rx our tone %ld, tx %ld",
+	    peer_get(&peer.rx_ours), peer_get(&peer.tx_pkts));
 	peer_report("echo");
 	ck_assert_int_eq(peer_get(&peer.rx_loud_unsent), 0);
 	assert_rx_sane(port);
@@ -841,8 +869,8 @@ START_TEST(bot_audio_both_ways_then_bot_leg_hangs_up)
 END_TEST
 
 /*
- * The caller plays a tone (Milliwatt) and our peer sends nothing: the
- * tone reaches the peer.  Then the caller hangs up during the bot: no
+ * The caller plays a tone (Milliwatt, 1004 Hz) and our peer sends
+ * nothing: that tone, not ours, reaches the peer.  Then the caller hangs up during the bot: no
  * bot leg, no bridge stays, and the flow never ran bot_ended.
  */
 START_TEST(caller_hangup_during_bot_leaves_nothing)
@@ -857,6 +885,7 @@ START_TEST(caller_hangup_during_bot_leaves_nothing)
 	    peer_get(&peer.rx_loud), env.log);
 	peer_report("milliwatt");
 	ck_assert_int_eq(peer_get(&peer.tx_pkts), 0);
+	ck_assert_int_eq(peer_get(&peer.rx_ours), 0);
 	assert_rx_sane(port);
 	ck_assert(find_channel("Local/" BOT_EXTEN "@incoming", ";1", id,
 	    caller, sizeof(caller)));
