@@ -77,7 +77,7 @@ struct hook {
 	int		 fd;
 	int		 port;
 	volatile int	 stop;
-	enum hook_mode	 mode;
+	volatile enum hook_mode mode;	/* set between calls */
 	pthread_t	 th;
 	pthread_mutex_t	 mu;
 	int		 nreq;
