@@ -328,7 +328,11 @@ xmedia_reply(struct lws *wsi, struct sim_chan *c)
 	return rc;
 }
 
-/* POST /channels/externalMedia: answered at once, then StasisStart. */
+/*
+ * POST /channels/externalMedia: answered at once, then StasisStart after
+ * xmedia_stasis_ms (0: the next loop turn).  Asterisk, too, answers
+ * before the channel is in Stasis.
+ */
 int
 sim_chan_external_media(struct lws *wsi, struct sim_req *r)
 {
@@ -361,6 +365,6 @@ sim_chan_external_media(struct lws *wsi, struct sim_req *r)
 	xmedia_vars(c, tech, r);
 	sim_req_variables(r, set_body_var, c);
 	rc = xmedia_reply(wsi, c);
-	life_arm(c, SIM_NEXT_STASIS, 0);
+	life_arm(c, SIM_NEXT_STASIS, CALLS.media.xmedia_stasis_ms);
 	return rc;
 }
