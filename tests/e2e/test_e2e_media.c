@@ -23,8 +23,6 @@
 #include <arpa/inet.h>
 
 #include <check.h>
-#include <ctype.h>
-#include <errno.h>
 #include <math.h>
 #include <poll.h>
 #include <pthread.h>
