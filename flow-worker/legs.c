@@ -152,6 +152,11 @@ legs_dial(struct call *c, const struct act *a)
 	legs_timer(c, a->ms + 5000);
 }
 
+/*
+ * The externalMedia POST is answered before its channel is in Stasis, and
+ * addChannel refuses a channel that is not (422): the bridge waits for
+ * both the answer and the leg's StasisStart, which come in either order.
+ */
 static void
 bot_cb(struct call *c, const struct ari_result *res, uint32_t gen)
 {
@@ -161,6 +166,7 @@ bot_cb(struct call *c, const struct ari_result *res, uint32_t gen)
 	}
 	if (res->error != NULL) {
 		c->rt.leg[0] = '\0';
+		c->rt.leg_up = 0;
 		engine_ari_failed(c, res);
 		return;
 	}

@@ -193,6 +193,50 @@ START_TEST(default_flow_1_bot_cleaned_up_on_hangup)
 }
 END_TEST
 
+/* Caller id and a bot leg ("mai-e...") both in a bridge of the sim's. */
+static bool
+bot_bridged(const char *id)
+{
+	struct h_resp	*r = malloc(sizeof(*r));
+	char		 quoted[160];
+	bool		 ok;
+
+	snprintf(quoted, sizeof(quoted), "\"%s\"", id);
+	ok = h_http_auth(env.ari_port, "GET", "/ari/bridges",
+	    "Basic bWFpOm12b2ljZTg5MDghIw==", r) == 200 &&
+	    strstr(r->body, quoted) != NULL &&
+	    strstr(r->body, "\"mai-e") != NULL;
+	free(r);
+	return ok;
+}
+
+/*
+ * Asterisk answers the externalMedia POST before the leg is in Stasis, and
+ * refuses to bridge it until then (422).  With its StasisStart 300 ms
+ * after the answer, caller and bot leg still end up in the bridge, and
+ * the call stays with the bot instead of going to "unavailable".
+ */
+START_TEST(bot_bridged_only_once_leg_in_stasis)
+{
+	char	id[128], cmd[256];
+
+	start(NULL, "BOT_MEDIA_HOST=127.0.0.1:40000");
+	ck_assert_int_eq(h_sim_ctl(&env, "media?xmedia_stasis_ms=300"), 200);
+	call("exten=43720270346", id, sizeof(id));
+	ck_assert(wait_state(id, "menu"));
+	dtmf(id, "1");
+	ck_assert(wait_state(id, "bot"));
+	ck_assert(H_WAIT_FOR(bot_bridged(id)));
+	ck_assert_int_eq(h_sim_stat(&env, "external_media"), 1);
+	ck_assert_int_eq(h_sim_stat(&env, "bridge_add"), 1);
+	ck_assert(!h_log_has(&env, "Channel not in Stasis"));
+	ck_assert(!h_log_has(&env, "state=unavailable"));
+	snprintf(cmd, sizeof(cmd), "hangup?channel=%s", id);
+	ck_assert_int_eq(h_sim_ctl(&env, cmd), 200);
+	assert_all_gone(1);
+}
+END_TEST
+
 #define DIAL_FLOW \
 	"{\"version\": 1, \"flows\": {\"main\": {\"initial\": \"transfer\", " \
 	"\"states\": {\"transfer\": {\"actions\": [{\"action\": \"answer\"}, " \
@@ -547,6 +591,7 @@ main(void)
 	tcase_add_test(tc, default_flow_2_says_goodbye);
 	tcase_add_test(tc, default_flow_1_without_bot_is_unavailable);
 	tcase_add_test(tc, default_flow_1_bot_cleaned_up_on_hangup);
+	tcase_add_test(tc, bot_bridged_only_once_leg_in_stasis);
 	suite_add_tcase(s, tc);
 	tcase_add_checked_fixture(more, setup, teardown);
 	tcase_set_timeout(more, 90);

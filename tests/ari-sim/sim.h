@@ -237,6 +237,7 @@ struct sim_media_conf {
 	long long	recording_ms;	/* before maxDurationSeconds */
 	long long	answer_delay_ms;	/* originate -> StasisStart */
 	long long	continue_ms;	/* continue -> dialplan hangs up */
+	long long	xmedia_stasis_ms; /* externalMedia answer -> StasisStart */
 };
 
 /* /_sim/calls?rate=R: calls still to start, R per second. */

@@ -342,12 +342,14 @@ sim_ctl_media(struct lws *wsi, struct sim_req *r)
 	    sim_arg_num(r, "answer_delay_ms", m.answer_delay_ms, 0,
 	    MEDIA_MS_MAX, &m.answer_delay_ms) == -1 ||
 	    sim_arg_num(r, "continue_ms", m.continue_ms, 0, MEDIA_MS_MAX,
-	    &m.continue_ms) == -1)
+	    &m.continue_ms) == -1 || sim_arg_num(r, "xmedia_stasis_ms",
+	    m.xmedia_stasis_ms, 0, MEDIA_MS_MAX, &m.xmedia_stasis_ms) == -1)
 		return sim_ctl_fail(wsi, 400, "durations are 0..3600000 ms");
 	CALLS.media = m;
 	return sim_ctl_ok(wsi, ",\"playback_ms\":%lld,\"recording_ms\":%lld,"
-	    "\"answer_delay_ms\":%lld,\"continue_ms\":%lld", m.playback_ms,
-	    m.recording_ms, m.answer_delay_ms, m.continue_ms);
+	    "\"answer_delay_ms\":%lld,\"continue_ms\":%lld,"
+	    "\"xmedia_stasis_ms\":%lld", m.playback_ms, m.recording_ms,
+	    m.answer_delay_ms, m.continue_ms, m.xmedia_stasis_ms);
 }
 
 int
@@ -420,9 +422,10 @@ sim_calls_stats(struct sim_buf *b)
 	sb_printf(b, "}");
 	stats_latency(b);
 	sb_printf(b, ",\"media\":{\"playback_ms\":%lld,\"recording_ms\":%lld,"
-	    "\"answer_delay_ms\":%lld,\"continue_ms\":%lld}",
-	    CALLS.media.playback_ms, CALLS.media.recording_ms,
-	    CALLS.media.answer_delay_ms, CALLS.media.continue_ms);
+	    "\"answer_delay_ms\":%lld,\"continue_ms\":%lld,"
+	    "\"xmedia_stasis_ms\":%lld}", CALLS.media.playback_ms,
+	    CALLS.media.recording_ms, CALLS.media.answer_delay_ms,
+	    CALLS.media.continue_ms, CALLS.media.xmedia_stasis_ms);
 }
 
 /* channel_ids and bridge_ids of GET /applications/{name}. */

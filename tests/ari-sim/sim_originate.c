@@ -349,10 +349,9 @@ xmedia_reply(struct lws *wsi, struct sim_chan *c)
 }
 
 /*
- * POST /channels/externalMedia: answered at once, StasisStart after
- * answer_delay_ms.  Asterisk 22 answers before the leg is in the
- * application, so an addChannel right after the answer is refused (422)
- * there too: a client must wait for the StasisStart.
+ * POST /channels/externalMedia: answered at once, then StasisStart after
+ * xmedia_stasis_ms (0: the next loop turn).  Asterisk, too, answers
+ * before the channel is in Stasis.
  */
 int
 sim_chan_external_media(struct lws *wsi, struct sim_req *r)
@@ -386,6 +385,6 @@ sim_chan_external_media(struct lws *wsi, struct sim_req *r)
 	xmedia_vars(c, tech, r);
 	sim_req_variables(r, set_body_var, c);
 	rc = xmedia_reply(wsi, c);
-	life_arm(c, SIM_NEXT_STASIS, CALLS.media.answer_delay_ms);
+	life_arm(c, SIM_NEXT_STASIS, CALLS.media.xmedia_stasis_ms);
 	return rc;
 }

@@ -35,9 +35,9 @@ mkdir -p "$OUT"
 for t in $suites; do
 	# shellcheck disable=SC2046  # pkg-config output is a list of flags
 	cc -std=gnu11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE \
-	    -I"$SRC/common" -I"$SRC/tests" $(pkg-config --cflags check) \
+	    -I"$SRC/common" -I"$SRC/tests" $(pkg-config --cflags check json-c) \
 	    -o "$OUT/$t" "$HERE/$t.c" "$HERE/e2e.c" "$SRC/tests/harness.c" \
-	    $(pkg-config --libs check) -lpthread || exit 1
+	    $(pkg-config --libs check json-c) -lm -lpthread || exit 1
 done
 
 trap '"$HERE/asterisk.sh" stop; "$HERE/asterisk.sh" cleanup' EXIT
