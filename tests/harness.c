@@ -60,21 +60,63 @@ h_src(void)
 	return s != NULL ? s : "..";
 }
 
+/*
+ * A socket of `type` bound to 127.0.0.1:*port (0: any free one, written
+ * back), listening if it is a stream; -1 if that cannot be had.
+ */
 int
-h_free_port(void)
+h_listen(int type, int *port)
 {
 	struct sockaddr_in	sin;
 	socklen_t		len = sizeof(sin);
-	int			fd, port;
+	int			fd, one = 1;
 
-	fd = socket(AF_INET, SOCK_STREAM, 0);
+	if ((fd = socket(AF_INET, type | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)*port);
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd == -1 || bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
-	    getsockname(fd, (struct sockaddr *)&sin, &len) == -1)
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
+	    (type == SOCK_STREAM && listen(fd, 16) == -1) ||
+	    getsockname(fd, (struct sockaddr *)&sin, &len) == -1) {
+		close(fd);
+		return -1;
+	}
+	*port = ntohs(sin.sin_port);
+	return fd;
+}
+
+/* A TCP connection to 127.0.0.1:port whose reads give up after 5 s. */
+int
+h_connect(int port)
+{
+	struct sockaddr_in	sin;
+	struct timeval		tv = { 5, 0 };
+	int			fd;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+h_free_port(void)
+{
+	int	fd, port = 0;
+
+	if ((fd = h_listen(SOCK_STREAM, &port)) == -1)
 		abort();
-	port = ntohs(sin.sin_port);
 	close(fd);
 	return port;
 }
@@ -368,8 +410,6 @@ int
 h_http_auth(int port, const char *method, const char *path, const char *auth,
     struct h_resp *r)
 {
-	struct sockaddr_in	 sin;
-	struct timeval		 tv = { 5, 0 };
 	char			 req[512], *buf, *sep;
 	size_t			 len = 0, cap = sizeof(r->body) + 4096;
 	ssize_t			 n;
@@ -377,17 +417,8 @@ h_http_auth(int port, const char *method, const char *path, const char *auth,
 
 	memset(r, 0, sizeof(*r));
 	r->status = -1;
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+	if ((fd = h_connect(port)) == -1)
 		return -1;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1) {
-		close(fd);
-		return -1;
-	}
 	snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
 	    "%s%s%sConnection: close\r\n\r\n", method, path,
 	    auth != NULL ? "Authorization: " : "", auth != NULL ? auth : "",

@@ -37,6 +37,8 @@ const char *h_build(void);
 void	 h_init(struct h_env *);
 void	 h_cleanup(struct h_env *);
 int	 h_free_port(void);
+int	 h_listen(int, int *);
+int	 h_connect(int);
 pid_t	 h_sim_start(struct h_env *);
 pid_t	 h_sim_start_as(struct h_env *, const char *, const char *);
 void	 h_sim_stop(struct h_env *);

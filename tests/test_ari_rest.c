@@ -141,18 +141,10 @@ call1(const char *method, const char *path, struct json_object *body,
 static int
 mute_listener(int *port)
 {
-	struct sockaddr_in	sin;
-	socklen_t		len = sizeof(sin);
-	int			fd;
+	int	fd;
 
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_ge(fd = socket(AF_INET, SOCK_STREAM, 0), 0);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	ck_assert_int_eq(listen(fd, 16), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
-	*port = ntohs(sin.sin_port);
+	*port = 0;
+	ck_assert_int_ge(fd = h_listen(SOCK_STREAM, port), 0);
 	return fd;
 }
 
@@ -160,20 +152,12 @@ mute_listener(int *port)
 static int
 ws_open(const char *app)
 {
-	struct sockaddr_in	 sin;
-	struct timeval		 tv = { 5, 0 };
 	char			 req[512], buf[2048];
 	size_t			 len = 0;
 	ssize_t			 n;
 	int			 fd;
 
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)env.ari_port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_ge(fd = socket(AF_INET, SOCK_STREAM, 0), 0);
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_ge(fd = h_connect(env.ari_port), 0);
 	snprintf(req, sizeof(req), "GET /ari/events?app=%s&api_key=mai:"
 	    "mvoice8908%%21%%23 HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
 	    "Upgrade: websocket\r\nConnection: Upgrade\r\n"

@@ -305,21 +305,13 @@ END_TEST
 static pid_t
 hook_serve(int port, const char *answer, const char *saved)
 {
-	struct sockaddr_in	sin;
 	char			buf[16384];
-	int			lfd, fd, one = 1;
+	int			lfd, fd;
 	ssize_t			n, len = 0;
 	pid_t			pid;
 	FILE			*fp;
 
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	lfd = socket(AF_INET, SOCK_STREAM, 0);
-	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	ck_assert_int_eq(listen(lfd, 4), 0);
+	ck_assert_int_ge(lfd = h_listen(SOCK_STREAM, &port), 0);
 	if ((pid = fork()) != 0) {
 		close(lfd);
 		return pid;
@@ -440,20 +432,12 @@ channels_bytes(void)
 	static const char	req[] = "GET /ari/channels HTTP/1.1\r\n"
 	    "Host: 127.0.0.1\r\nAuthorization: Basic "
 	    "bWFpOm12b2ljZTg5MDghIw==\r\nConnection: close\r\n\r\n";
-	struct sockaddr_in	sin;
-	struct timeval		tv = { 5, 0 };
 	char			buf[65536], *sep;
 	size_t			total = 0, head = 0;
 	ssize_t			n;
 	int			fd;
 
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((uint16_t)env.ari_port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_ge(fd = socket(AF_INET, SOCK_STREAM, 0), 0);
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_ge(fd = h_connect(env.ari_port), 0);
 	ck_assert_int_eq(write(fd, req, sizeof(req) - 1), sizeof(req) - 1);
 	while ((n = read(fd, buf, sizeof(buf) - 1)) > 0) {
 		if (total == 0) {

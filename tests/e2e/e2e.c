@@ -209,3 +209,22 @@ log_in_order(long from, const char *const *needles, const char **missing)
 	free(buf);
 	return *missing == NULL;
 }
+
+/*
+ * The test's one call is over: nothing of it is left in Asterisk within
+ * bound_ms, the flow-worker logged `walk` in order, one start, one end.
+ */
+void
+e2e_call_over(long from, long bound_ms, const char *const *walk)
+{
+	const char	*missing;
+
+	ck_assert_msg(WAIT_UPTO(bound_ms, all_gone()),
+	    "still there: channels=%d last ARI answer: %s",
+	    active_channels(), r->body);
+	ck_assert_msg(WAIT_UPTO(H_WAIT_MS, log_in_order(from, walk,
+	    &missing)), "flow-worker never logged \"%s\" (log %s)", missing,
+	    env.log);
+	ck_assert_int_eq(log_count(from, "call started id="), 1);
+	ck_assert_int_eq(log_count(from, "call ended id="), 1);
+}

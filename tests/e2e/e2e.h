@@ -46,5 +46,6 @@ long		 log_size(void);
 int		 log_count(long, const char *);
 int		 log_number(long, const char *);
 bool		 log_in_order(long, const char *const *, const char **);
+void		 e2e_call_over(long, long, const char *const *);
 
 #endif

@@ -31,12 +31,14 @@ rc=$?
 [ "$rc" -eq 0 ] || exit "$rc"
 
 suites=${E2E_SUITES:-$(cd "$HERE" && ls test_e2e*.c | sed 's/\.c$//')}
+# What the suites share: every other .c here (e2e.c, the test peers).
+shared=$(cd "$HERE" && ls *.c | grep -v '^test_e2e' | sed "s|^|$HERE/|")
 mkdir -p "$OUT"
 for t in $suites; do
-	# shellcheck disable=SC2046  # pkg-config output is a list of flags
+	# shellcheck disable=SC2046,SC2086  # lists of flags and files
 	cc -std=gnu11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE \
 	    -I"$SRC/common" -I"$SRC/tests" $(pkg-config --cflags check json-c) \
-	    -o "$OUT/$t" "$HERE/$t.c" "$HERE/e2e.c" "$SRC/tests/harness.c" \
+	    -o "$OUT/$t" "$HERE/$t.c" $shared "$SRC/tests/harness.c" \
 	    $(pkg-config --libs check json-c) -lm -lpthread || exit 1
 done
 

@@ -294,15 +294,10 @@ static const struct hrow rows[] = {
 static int
 bot_port_open(void)
 {
-	struct sockaddr_in	sin = { .sin_family = AF_INET };
-	socklen_t		len = sizeof(sin);
-	int			fd;
+	int	port = 0;
 
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_ge((fd = socket(AF_INET, SOCK_DGRAM, 0)), 0);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
-	return ntohs(sin.sin_port);
+	ck_assert_int_ge(h_listen(SOCK_DGRAM, &port), 0);
+	return port;
 }
 
 /* Accept, read what comes, answer nothing, keep the connection open. */
@@ -329,17 +324,11 @@ webhook_serve(void *arg)
 static void
 webhook_open(void)
 {
-	struct sockaddr_in	sin = { .sin_family = AF_INET,
-				    .sin_port = htons(WEBHOOK_PORT) };
-	pthread_t		t;
-	int			one = 1;
+	pthread_t	t;
+	int		port = WEBHOOK_PORT;
 
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_ge((wh_fd = socket(AF_INET, SOCK_STREAM, 0)), 0);
-	setsockopt(wh_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	ck_assert_msg(bind(wh_fd, (struct sockaddr *)&sin, sizeof(sin)) == 0,
+	ck_assert_msg((wh_fd = h_listen(SOCK_STREAM, &port)) != -1,
 	    "webhook port %d on 127.0.0.1 is taken", WEBHOOK_PORT);
-	ck_assert_int_eq(listen(wh_fd, 8), 0);
 	ck_assert_int_eq(pthread_create(&t, NULL, webhook_serve, NULL), 0);
 	pthread_detach(t);
 }

@@ -259,22 +259,6 @@ call_started(long from)
 	    " caller=sipp flow=main state=greeting"), 1);
 }
 
-/* The call and everything of it are gone, in Asterisk and in the log. */
-static void
-call_gone(long from, const char *const *walk)
-{
-	const char	*missing;
-
-	ck_assert_msg(WAIT_UPTO(H_WAIT_MS, all_gone()),
-	    "still there: channels=%d last ARI answer: %s",
-	    active_channels(), r->body);
-	ck_assert_msg(WAIT_UPTO(H_WAIT_MS, log_in_order(from, walk,
-	    &missing)), "flow-worker never logged \"%s\" (log %s)", missing,
-	    env.log);
-	ck_assert_int_eq(log_count(from, "call started id="), 1);
-	ck_assert_int_eq(log_count(from, "call ended id="), 1);
-}
-
 /*
  * Key 2 in the menu: goodbye.  Asterisk reports the RFC 4733 key once
  * (one ChannelDtmfReceived, though the end packet comes three times), the
@@ -297,7 +281,7 @@ START_TEST(sipp_key_2_says_goodbye)
 	call_started(from);
 	cue_in_menu(from);
 	sipp_wait_success();
-	call_gone(from, walk);
+	e2e_call_over(from, H_WAIT_MS, walk);
 	ck_assert_int_eq(log_count(from, "type=ChannelDtmfReceived"), 1);
 	ck_assert_int_eq(log_count(from, "state=unavailable"), 0);
 	ck_assert_int_eq(log_count(from, "state=hangup"), 0);
@@ -325,7 +309,7 @@ START_TEST(sipp_key_1_without_bot_returns_to_menu)
 	call_started(from);
 	cue_in_menu(from);
 	sipp_wait_success();
-	call_gone(from, walk);
+	e2e_call_over(from, H_WAIT_MS, walk);
 	ck_assert_int_eq(log_count(from, "type=ChannelDtmfReceived"), 1);
 	ck_assert_int_eq(log_count(from, "state=bot"), 0);
 	ck_assert_int_eq(log_count(from, "state=goodbye"), 0);
@@ -347,7 +331,7 @@ START_TEST(sipp_hangup_in_menu_leaves_nothing)
 	call_started(from);
 	cue_in_menu(from);
 	sipp_wait_success();
-	call_gone(from, walk);
+	e2e_call_over(from, H_WAIT_MS, walk);
 	/* It ended in the menu, not through any of the flow's ends. */
 	ck_assert_int_eq(log_count(from, "type=ChannelDtmfReceived"), 0);
 	ck_assert_int_eq(log_count(from, "state=hangup"), 0);
