@@ -238,6 +238,7 @@ struct sim_media_conf {
 	long long	answer_delay_ms;	/* originate -> StasisStart */
 	long long	continue_ms;	/* continue -> dialplan hangs up */
 	long long	xmedia_stasis_ms; /* externalMedia answer -> StasisStart */
+	long long	hold_behind_playback;	/* 1: sim_hold.c */
 };
 
 /* /_sim/calls?rate=R: calls still to start, R per second. */
@@ -466,6 +467,14 @@ void		 sim_bridge_leave(struct sim_chan *, int);
 void		 sim_bridge_forget(struct sim_bridge *);
 int		 sim_bridge_route(struct lws *, struct sim_req *,
 		    char [][SIM_ID_LEN], int);
+
+/* sim_hold.c */
+int		 sim_hold_maybe(struct lws *, const struct sim_req *);
+void		 sim_hold_wake(const char *);
+int		 sim_hold_release(struct lws *);
+void		 sim_hold_forget(struct lws *);
+void		 sim_hold_stats(struct sim_buf *);
+void		 sim_hold_reset(void);
 
 /* sim_media.c */
 struct sim_playback *sim_playback_find(const char *);

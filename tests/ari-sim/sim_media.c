@@ -114,6 +114,8 @@ op_free(struct sim_op *op)
 	TAILQ_REMOVE(&op->chan->ops, op, q);
 	if (op->kind == SIM_OP_PLAYBACK) {
 		p = (struct sim_playback *)op;
+		if (op->running)
+			sim_hold_wake(op->chan->id);
 		sim_tab_del(&CALLS.playbacks, &p->h);
 		CALLS.nplaybacks--;
 		for (i = 0; i < p->nmedia; i++)
