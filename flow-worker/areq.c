@@ -319,6 +319,8 @@ areq_next(struct call *c)
 			return;
 		if (r->hold) {
 			r->where = AREQ_HELD;
+			log_debug("call id=%s held behind its playback: %s %s",
+			    c->id, r->method, r->target);
 			return;
 		}
 		areq_issue(r);

@@ -487,6 +487,7 @@ void		 sim_op_enqueue(struct sim_chan *, struct sim_op *);
 void		 sim_playback_stop(struct sim_playback *);
 void		 sim_recording_finish(struct sim_recording *, const char *);
 void		 sim_media_dtmf(struct sim_chan *, char);
+size_t		 sim_media_end_playbacks(void);
 void		 sim_media_chan_gone(struct sim_chan *, int);
 void		 sim_media_chan_forget(struct sim_chan *);
 
@@ -512,6 +513,7 @@ int		 sim_ctl_calls(struct lws *, struct sim_req *);
 int		 sim_ctl_dtmf(struct lws *, struct sim_req *);
 int		 sim_ctl_hangup(struct lws *, struct sim_req *);
 int		 sim_ctl_media(struct lws *, struct sim_req *);
+int		 sim_ctl_playbacks_end(struct lws *, struct sim_req *);
 int		 sim_ctl_reset_calls(struct lws *, struct sim_req *);
 
 /* sim_http.c */

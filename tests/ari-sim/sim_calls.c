@@ -356,6 +356,18 @@ sim_ctl_media(struct lws *wsi, struct sim_req *r)
 	    m.xmedia_stasis_ms, m.hold_behind_playback);
 }
 
+/* Every running playback ends now: sounds of unknown length end on cue. */
+int
+sim_ctl_playbacks_end(struct lws *wsi, struct sim_req *r)
+{
+	size_t	n;
+
+	(void)r;
+	n = sim_media_end_playbacks();
+	sim_log("control playbacks_end ended=%zu", n);
+	return sim_ctl_ok(wsi, ",\"ended\":%zu", n);
+}
+
 int
 sim_ctl_reset_calls(struct lws *wsi, struct sim_req *r)
 {

@@ -222,6 +222,28 @@ pb_start(struct sim_playback *p)
 	return 1;
 }
 
+/*
+ * /_sim/playbacks_end: every running playback's sound ends now, as if
+ * its media were that long (PlaybackFinished done); queued ops start.
+ */
+size_t
+sim_media_end_playbacks(void)
+{
+	struct sim_chan	*c;
+	struct sim_op	*op;
+	size_t		 n = 0;
+
+	TAILQ_FOREACH(c, &CALLS.chan_list, all) {
+		op = TAILQ_FIRST(&c->ops);
+		if (op == NULL || !op->running || op->kind != SIM_OP_PLAYBACK)
+			continue;
+		pb_event((struct sim_playback *)op, "PlaybackFinished", "done");
+		op_done(op);
+		n++;
+	}
+	return n;
+}
+
 /* DELETE /playbacks/{id}: both stopped and cancelled report "done". */
 void
 sim_playback_stop(struct sim_playback *p)
