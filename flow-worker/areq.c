@@ -12,15 +12,17 @@
  * failure to even start a request is reported from the loop, like any
  * answer, so callers never see re-entry.
  *
- * Asterisk runs most channel operations (answer, setting a variable,
- * continue, adding to a bridge) as commands on the channel's control
- * queue and answers the HTTP request only once the command ran; while a
- * playback runs, the queue is busy until the sound ends.  So a request
- * queued behind an async play of the call is held here, in its call's
- * list, not in flight (it would pin one of ari_rest's connections for the
- * length of the sound, and time out): it goes out when the playback ends
- * (areq_media_ended).  Requests Asterisk does not queue (a hangup, a stop,
- * cleanup of other objects) overtake held ones and go out at once.
+ * Asterisk runs channel operations as commands on the channel's control
+ * queue; while a playback runs, the queue is busy until the sound ends.
+ * For some (answer, adding to a bridge; a variable set on 22.10) the
+ * HTTP answer waits for the command to run; others (record, continue)
+ * are answered at once but still run after the sound.  So a request that
+ * Asterisk would queue behind an async play of the call is held here, in
+ * its call's list, not in flight (it would pin one of ari_rest's
+ * connections for the length of the sound, and time out): it goes out
+ * when the playback ends (areq_media_ended), and a record starts when
+ * Asterisk would start it anyway.  Requests Asterisk does not queue (a
+ * hangup, a stop, cleanup of other objects) overtake held ones.
  */
 #include <errno.h>
 #include <stdio.h>
