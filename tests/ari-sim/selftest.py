@@ -274,7 +274,7 @@ def test_stats_batch_reset(sim, ev):
 def test_hold_behind_playback(sim, ev):
     """A variable set behind a running playback is answered when it ends."""
     sim.ctl("reset_calls")
-    eq(sim.ctl("media?playback_ms=400&hold_behind_playback=1")
+    eq(sim.ctl("media?playback_ms=600000&hold_behind_playback=1")
        ["hold_behind_playback"], 1, "knob")
     cid = sim.ctl("call?exten=555")["channel"]
     ev.drain()
@@ -294,6 +294,8 @@ def test_hold_behind_playback(sim, ev):
         time.sleep(0.02)
     eq(sim.ctl("stats")["held_requests"], 1, "held while playing")
     eq("st" in got, False, "not answered while playing")
+    # The sound ends on cue.
+    eq(sim.ctl("playbacks_end")["ended"], 1, "playbacks_end")
     types = [e["type"] for e in ev.drain(0.6)]
     t.join(5)
     eq(got.get("st"), 204, "answered after the playback")
