@@ -188,10 +188,11 @@ call_id(long from, char *dst, size_t size)
 }
 
 /*
- * A setvar while an async play goes on: Asterisk 22 may answer it only
- * when the sound ends, after the ARI request bound (5 s).  The call is
- * not failed for that: the flow goes on (7 s wait, stop, next state) and
- * the channel has the variable once the sound stopped.
+ * A setvar while an async play goes on: Asterisk 22 answers it only when
+ * the sound ends, after the ARI request bound (5 s), so the flow-worker
+ * holds it until then.  The call is not failed for that: the flow goes on
+ * (7 s wait, stop, next state) and the channel has the variable once the
+ * sound stopped.
  */
 START_TEST(setvar_behind_async_play_does_not_fail_the_call)
 {
@@ -212,6 +213,8 @@ START_TEST(setvar_behind_async_play_does_not_fail_the_call)
 	    strstr(r->body, "\"held\"") != NULL), "E2E not set: %d %s",
 	    r->status, r->body);
 	ck_assert_int_eq(log_count(from, "call ended id="), 0);
+	/* It waited in the flow-worker, not on an ARI connection. */
+	ck_assert_int_eq(log_count(from, "held behind its playback: POST"), 1);
 	ck_assert_int_eq(log_count(from, "ARI request failed"), 0);
 	ck_assert_int_eq(log_count(from, "level=warn proc=flow-worker"), 0);
 	ck_assert_int_eq(h_metric(&env, "mai_flow_ari_errors_total"), 0);
