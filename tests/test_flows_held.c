@@ -7,6 +7,7 @@
  * 40 calls play such a sound async, then want setvar, record or answer;
  * another call with a short flow meanwhile must not be stalled behind
  * them, and the 40 must complete, without error, once their sounds end.
+ * Callers who hang up meanwhile take their held requests with them.
  */
 #include <sys/stat.h>
 
@@ -121,6 +122,26 @@ START_TEST(held_requests_wait_in_the_worker)
 }
 END_TEST
 
+/* Callers who hang up while their answer is held: it is dropped unsent. */
+START_TEST(held_requests_dropped_when_the_caller_leaves)
+{
+	start();
+	ck_assert_int_eq(h_sim_ctl(&env, "calls?n=20&exten=2"), 200);
+	ck_assert_msg(H_WAIT_FOR(h_sim_stat(&env, "playbacks_active") ==
+	    NHALF), "playbacks_active=%ld",
+	    h_sim_stat(&env, "playbacks_active"));
+	ck_assert(h_wait_log(&env, "held behind its playback: POST"));
+	ck_assert_int_eq(h_sim_ctl(&env, "hangup?all=1"), 200);
+	ck_assert_msg(H_WAIT_FOR(h_sim_stat(&env, "calls_ended") == NHALF &&
+	    h_sim_stat(&env, "channels") == 0), "calls_ended=%ld",
+	    h_sim_stat(&env, "calls_ended"));
+	ck_assert(h_wait_metric(&env, "mai_flow_calls_active", 0, 0));
+	/* Not one of the held answers went out after its caller left. */
+	ck_assert_int_eq(h_sim_stat(&env, "answer"), 0);
+	ck_assert_int_eq(h_sim_stat(&env, "held_requests_total"), 0);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -130,6 +151,7 @@ main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 90);
 	tcase_add_test(tc, held_requests_wait_in_the_worker);
+	tcase_add_test(tc, held_requests_dropped_when_the_caller_leaves);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }
