@@ -83,14 +83,15 @@ act_simple(struct call *c, const char *method, const char *what)
 
 /*
  * Stop our playback.  Once Asterisk has it (its POST was answered) the
- * DELETE goes out at once, not in the call's order: a request queued
- * behind media on the channel (setvar, answer) may be waiting for just
- * this playback to end.  Before that it must follow the POST.
+ * DELETE goes out at once, not in the call's order: requests Asterisk
+ * queued behind media on the channel may be waiting for just this
+ * playback to end.  Before that it goes right behind the POST, ahead of
+ * the requests held until the playback ends (areq.c), which it releases.
  */
 void
 action_stop_playback(struct call *c)
 {
-	char	path[PATH_MAX_LEN];
+	char	path[PATH_MAX_LEN], play[PATH_MAX_LEN];
 
 	if (c->rt.playback[0] == '\0')
 		return;
@@ -98,11 +99,13 @@ action_stop_playback(struct call *c)
 	    c->rt.playback) != -1) {
 		if (c->rt.playing)
 			areq_loose(c->f, "DELETE", path);
-		else
-			areq_call(c, "DELETE", path, NULL);
+		else if (ari_rest_path(play, sizeof(play),
+		    "/channels/%s/play/%s?", c->id, c->rt.playback) != -1)
+			areq_call_behind(c, "DELETE", path, play);
 	}
 	c->rt.playback[0] = '\0';
 	c->rt.bg = c->rt.playing = 0;
+	areq_media_ended(c);
 }
 
 /* Requests that start something the action then waits for. */
@@ -117,6 +120,8 @@ wait_cb(struct call *c, const struct ari_result *res, uint32_t gen)
 	}
 	if (res->error != NULL) {
 		c->rt.playback[0] = c->rt.recording[0] = '\0';
+		c->rt.bg = 0;
+		areq_media_ended(c);
 		engine_ari_failed(c, res);
 		return;
 	}
@@ -247,12 +252,12 @@ setvar_start(struct call *c, const struct act *a)
 		return;
 	}
 	/*
-	 * Behind an async play Asterisk answers only when the sound ends,
-	 * often after the ARI request bound: that is no error.  The flow
-	 * has the value (var_set) and goes on; the channel gets it in order.
+	 * Behind an async play the request waits for the end of the sound
+	 * (areq.c).  The flow has the value (var_set) and goes on; the
+	 * channel gets it in order.
 	 */
 	if (c->rt.bg && c->rt.playback[0] != '\0') {
-		areq_call_held(c, "POST", path, action_quiet_cb);
+		areq_call(c, "POST", path, action_quiet_cb);
 		action_soon(c, NULL);
 		return;
 	}
@@ -390,6 +395,7 @@ action_playback_done(struct call *c, const char *id, int failed)
 	c->rt.playback[0] = '\0';
 	if (c->rt.bg) {
 		c->rt.bg = 0;
+		areq_media_ended(c);
 		return;
 	}
 	if (a != NULL && a->kind == ACT_GATHER) {

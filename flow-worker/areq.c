@@ -11,6 +11,18 @@
  * curl, so that a new call's answer can go ahead of the others.  A
  * failure to even start a request is reported from the loop, like any
  * answer, so callers never see re-entry.
+ *
+ * Asterisk runs channel operations as commands on the channel's control
+ * queue; while a playback runs, the queue is busy until the sound ends.
+ * For some (answer, adding to a bridge; a variable set on 22.10) the
+ * HTTP answer waits for the command to run; others (record, continue)
+ * are answered at once but still run after the sound.  So a request that
+ * Asterisk would queue behind an async play of the call is held here, in
+ * its call's list, not in flight (it would pin one of ari_rest's
+ * connections for the length of the sound, and time out): it goes out
+ * when the playback ends (areq_media_ended), and a record starts when
+ * Asterisk would start it anyway.  Requests Asterisk does not queue (a
+ * hangup, a stop, cleanup of other objects) overtake held ones.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -26,6 +38,8 @@
 
 enum areq_where {
 	AREQ_QUEUED = 0,	/* in its call's list behind another */
+	AREQ_HELD,		/* at the front of its call's list, waiting
+				   for the call's async playback to end */
 	AREQ_BACKLOG,		/* waiting for room in ari_rest */
 	AREQ_FLIGHT,		/* ari_rest has it */
 	AREQ_FAILING		/* could not start; reported from the loop */
@@ -47,15 +61,18 @@ struct areq {
 	uint8_t			 serial;	/* in call->reqs */
 	uint8_t			 first;		/* the call's first: backlog
 						   ahead of the others */
-	uint8_t			 held;		/* Asterisk may hold it behind
-						   media: a timeout is no
-						   error */
+	uint8_t			 hold;		/* queued while an async play
+						   ran, and Asterisk would
+						   queue it behind it */
+	uint8_t			 bypass;	/* went out ahead of held
+						   ones, out of order */
 	enum areq_where		 where;
 	int			 err;		/* AREQ_FAILING: errno */
 };
 
 static void	areq_done(const struct ari_result *, void *);
 static void	areq_issue(struct areq *);
+static void	areq_next(struct call *);
 
 static const uint64_t first_bounds_us[] = MAI_LATENCY_BOUNDS_US;
 
@@ -250,8 +267,6 @@ areq_drain(struct flow *f, int first_only)
 static int
 areq_benign(const struct areq *r, const struct ari_result *res)
 {
-	if (r->held && res->fail == ARI_FAIL_TIMEOUT)
-		return 1;
 	return res->status == 404 && (strcmp(r->method, "DELETE") == 0 ||
 	    (strcmp(r->method, "GET") == 0 &&
 	    strstr(r->target, "/variable?") != NULL));
@@ -263,7 +278,6 @@ areq_done(const struct ari_result *res, void *arg)
 	struct areq	*r = arg;
 	struct flow	*f = r->f;
 	struct call	*c = r->call;
-	struct areq	*next;
 
 	if (r->t0_ns != 0)
 		areq_latency_record(r, res);
@@ -278,9 +292,9 @@ areq_done(const struct ari_result *res, void *arg)
 		 * but behind new calls' answers waiting for room.
 		 */
 		TAILQ_REMOVE(&c->reqs, r, entry);
-		if ((next = TAILQ_FIRST(&c->reqs)) != NULL) {
+		if (!TAILQ_EMPTY(&c->reqs)) {
 			areq_drain(f, 1);
-			areq_issue(next);
+			areq_next(c);
 		}
 	}
 	if (c != NULL && r->url)
@@ -291,7 +305,71 @@ areq_done(const struct ari_result *res, void *arg)
 	areq_drain(f, 0);
 }
 
-/* METHOD path for call c, after the call's earlier requests. */
+/*
+ * The call's next request in order goes out, unless one already is or
+ * the next one is held.  Those that overtook held ones are skipped.
+ */
+static void
+areq_next(struct call *c)
+{
+	struct areq	*r;
+
+	TAILQ_FOREACH(r, &c->reqs, entry) {
+		if (r->bypass)
+			continue;
+		if (r->where != AREQ_QUEUED)
+			return;
+		if (r->hold) {
+			r->where = AREQ_HELD;
+			log_debug("call id=%s held behind its playback: %s %s",
+			    c->id, r->method, r->target);
+			return;
+		}
+		areq_issue(r);
+		return;
+	}
+}
+
+/*
+ * Would Asterisk queue this behind media playing on c's channel?  A POST
+ * on the channel (answer, variable, record, continue, ...) but not play
+ * (Asterisk answers it at once and queues the sound itself), and bridge
+ * membership changes.  DELETE (hangup, stop) and GET are not commands on
+ * the channel's queue.
+ */
+static int
+areq_behind_media(const struct call *c, const struct areq *r)
+{
+	char	prefix[FLOW_OBJ_ID_MAX * 3 + 16];
+	int	n;
+
+	if (strcmp(r->method, "POST") != 0)
+		return 0;
+	if (strncmp(r->target, "/bridges/", 9) == 0)
+		return strstr(r->target, "/addChannel") != NULL ||
+		    strstr(r->target, "/removeChannel") != NULL;
+	if ((n = ari_rest_path(prefix, sizeof(prefix), "/channels/%s/",
+	    c->id)) == -1 || strncmp(r->target, prefix, (size_t)n) != 0)
+		return 0;
+	return strncmp(r->target + n, "play", 4) != 0;
+}
+
+/* Is any of c's requests waiting for its async playback to end? */
+static int
+areq_holding(const struct call *c)
+{
+	const struct areq	*r;
+
+	TAILQ_FOREACH(r, &c->reqs, entry)
+		if (r->hold)
+			return 1;
+	return 0;
+}
+
+/*
+ * METHOD path for call c, after the call's earlier requests; held while
+ * an async play of the call runs if Asterisk would queue it behind that.
+ */
 void
 areq_call(struct call *c, const char *method, const char *path, areq_cb cb)
 {
@@ -304,23 +382,59 @@ areq_call(struct call *c, const char *method, const char *path, areq_cb cb)
 		r->t0_ns = c->t0_ns;
 		c->t0_ns = 0;
 	}
+	r->hold = c->rt.bg && c->rt.playback[0] != '\0' &&
+	    areq_behind_media(c, r);
 	TAILQ_INSERT_TAIL(&c->reqs, r, entry);
-	if (first)
+	if (!r->hold && areq_holding(c)) {
+		/* Nothing to wait for in Asterisk: it must not wait here. */
+		r->bypass = 1;
 		areq_issue(r);
+		return;
+	}
+	areq_next(c);
 }
 
 /*
- * areq_call for a request that Asterisk answers only when the media
- * playing on the channel has ended (it queues it behind them).  Its
- * timeout is not an error: Asterisk still has it, in order, and carries
- * it out then; the call's next requests go out after the timeout.
+ * areq_call, but right behind the call's request whose target starts
+ * with `anchor` (still queued or in flight); areq_loose if there is none
+ * (it was answered).  A stop goes right behind its play: ahead of
+ * requests held until that playback ends.
  */
 void
-areq_call_held(struct call *c, const char *method, const char *path,
-    areq_cb cb)
+areq_call_behind(struct call *c, const char *method, const char *path,
+    const char *anchor)
 {
-	areq_call(c, method, path, cb);
-	TAILQ_LAST(&c->reqs, areq_list)->held = 1;
+	struct areq	*a, *r;
+
+	TAILQ_FOREACH(a, &c->reqs, entry)
+		if (strncmp(a->target, anchor, strlen(anchor)) == 0)
+			break;
+	if (a == NULL) {
+		areq_loose(c->f, method, path);
+		return;
+	}
+	r = areq_new(c->f, c, method, path, NULL);
+	r->serial = 1;
+	TAILQ_INSERT_AFTER(&c->reqs, a, r, entry);
+	areq_next(c);
+}
+
+/*
+ * The call's async playback ended (finished, failed, stopped, or its
+ * POST failed): Asterisk's queue for the channel is free, so are the
+ * requests held for it.
+ */
+void
+areq_media_ended(struct call *c)
+{
+	struct areq	*r;
+
+	TAILQ_FOREACH(r, &c->reqs, entry) {
+		r->hold = 0;
+		if (r->where == AREQ_HELD)
+			r->where = AREQ_QUEUED;
+	}
+	areq_next(c);
 }
 
 /* Fire and forget: cleanup that no call waits for. */
@@ -384,7 +498,7 @@ areq_detach_all(struct call *c)
 		if (r->where == AREQ_BACKLOG) {
 			areq_unbacklog(r);
 			areq_free(r);
-		} else if (r->where == AREQ_QUEUED)
+		} else if (r->where == AREQ_QUEUED || r->where == AREQ_HELD)
 			areq_free(r);
 		else
 			r->call = NULL;

@@ -247,7 +247,7 @@ struct call {
 	struct act_rt		 rt;
 	struct event		*ev_act;	/* the action's timer */
 	struct event		*ev_state;	/* the state's timeout */
-	struct areq_list	 reqs;		/* ARI, in order, head in flight */
+	struct areq_list	 reqs;		/* ARI, in order (areq.c) */
 	struct areq		*webhook;	/* in flight, not in reqs */
 	struct call_var		*vars;
 	size_t			 nvars;
@@ -370,8 +370,9 @@ typedef void	(*areq_cb)(struct call *, const struct ari_result *,
 		    uint32_t);
 void		 areq_init(struct flow *);
 void		 areq_call(struct call *, const char *, const char *, areq_cb);
-void		 areq_call_held(struct call *, const char *, const char *,
-		    areq_cb);
+void		 areq_call_behind(struct call *, const char *, const char *,
+		    const char *);
+void		 areq_media_ended(struct call *);
 void		 areq_loose(struct flow *, const char *, const char *);
 int		 areq_webhook(struct call *, const char *, struct json_object *,
 		    unsigned int, areq_cb);

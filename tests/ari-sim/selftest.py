@@ -5,7 +5,7 @@ Starts ./mai-ari-sim on a free port, drives it over REST, /_sim/ and the
 events WebSocket, and checks what a Stasis application would see.  Run
 with `make -C tests/ari-sim selftest`; exits non-zero on the first failure.
 """
-import base64, json, os, socket, struct, subprocess, sys, time
+import base64, json, os, socket, struct, subprocess, sys, threading, time
 import urllib.error, urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -271,6 +271,46 @@ def test_stats_batch_reset(sim, ev):
     eq(sim.ctl("stats")["calls_started"], 0, "zeroed")
 
 
+def test_hold_behind_playback(sim, ev):
+    """A variable set behind a running playback is answered when it ends."""
+    sim.ctl("reset_calls")
+    eq(sim.ctl("media?playback_ms=600000&hold_behind_playback=1")
+       ["hold_behind_playback"], 1, "knob")
+    cid = sim.ctl("call?exten=555")["channel"]
+    ev.drain()
+    eq(sim.req("POST", f"/ari/channels/{cid}/play/h1?media=sound:a")[0],
+       201, "play")
+    got = {}
+
+    def setvar():
+        got["st"] = sim.req("POST", f"/ari/channels/{cid}/variable"
+                            "?variable=X&value=1")[0]
+        got["stats"] = sim.ctl("stats")
+    t = threading.Thread(target=setvar)
+    t.start()
+    # Evidence, not timing: held until PlaybackFinished is sent.
+    deadline = time.time() + 5
+    while sim.ctl("stats")["held_requests"] != 1 and time.time() < deadline:
+        time.sleep(0.02)
+    eq(sim.ctl("stats")["held_requests"], 1, "held while playing")
+    eq("st" in got, False, "not answered while playing")
+    # The sound ends on cue.
+    eq(sim.ctl("playbacks_end")["ended"], 1, "playbacks_end")
+    types = [e["type"] for e in ev.drain(0.6)]
+    t.join(5)
+    eq(got.get("st"), 204, "answered after the playback")
+    eq("PlaybackFinished" in types, True, "playback ended")
+    eq(got["stats"]["held_requests"], 0, "released")
+    eq(sim.req("GET", f"/ari/channels/{cid}/variable?variable=X")[1],
+       {"value": "1"}, "variable set")
+    st = sim.ctl("stats")
+    eq((st["held_requests_max"], st["held_requests_total"]), (1, 1),
+       "held figures")
+    sim.ctl("media?playback_ms=50&hold_behind_playback=0")
+    sim.ctl("hangup?all=1")
+    ev.drain()
+
+
 def test_no_subscribe_all(sim):
     ev = Events(sim.port, "quiet", subscribe_all=False)
     cid = sim.ctl("call?app=quiet")["channel"]
@@ -288,7 +328,8 @@ def main():
                 "&continue_ms=10")
         ev = Events(sim.port, "mai")
         for t in (test_call_answer_play_hangup, test_errors, test_originate,
-                  test_bridge_record_dtmf, test_stats_batch_reset):
+                  test_bridge_record_dtmf, test_stats_batch_reset,
+                  test_hold_behind_playback):
             t(sim, ev)
             print("ok", t.__name__)
         test_no_subscribe_all(sim)

@@ -238,6 +238,7 @@ struct sim_media_conf {
 	long long	answer_delay_ms;	/* originate -> StasisStart */
 	long long	continue_ms;	/* continue -> dialplan hangs up */
 	long long	xmedia_stasis_ms; /* externalMedia answer -> StasisStart */
+	long long	hold_behind_playback;	/* 1: sim_hold.c */
 };
 
 /* /_sim/calls?rate=R: calls still to start, R per second. */
@@ -467,6 +468,14 @@ void		 sim_bridge_forget(struct sim_bridge *);
 int		 sim_bridge_route(struct lws *, struct sim_req *,
 		    char [][SIM_ID_LEN], int);
 
+/* sim_hold.c */
+int		 sim_hold_maybe(struct lws *, const struct sim_req *);
+void		 sim_hold_wake(const char *);
+int		 sim_hold_release(struct lws *);
+void		 sim_hold_forget(struct lws *);
+void		 sim_hold_stats(struct sim_buf *);
+void		 sim_hold_reset(void);
+
 /* sim_media.c */
 struct sim_playback *sim_playback_find(const char *);
 struct sim_recording *sim_recording_find(const char *);
@@ -478,6 +487,7 @@ void		 sim_op_enqueue(struct sim_chan *, struct sim_op *);
 void		 sim_playback_stop(struct sim_playback *);
 void		 sim_recording_finish(struct sim_recording *, const char *);
 void		 sim_media_dtmf(struct sim_chan *, char);
+size_t		 sim_media_end_playbacks(void);
 void		 sim_media_chan_gone(struct sim_chan *, int);
 void		 sim_media_chan_forget(struct sim_chan *);
 
@@ -503,6 +513,7 @@ int		 sim_ctl_calls(struct lws *, struct sim_req *);
 int		 sim_ctl_dtmf(struct lws *, struct sim_req *);
 int		 sim_ctl_hangup(struct lws *, struct sim_req *);
 int		 sim_ctl_media(struct lws *, struct sim_req *);
+int		 sim_ctl_playbacks_end(struct lws *, struct sim_req *);
 int		 sim_ctl_reset_calls(struct lws *, struct sim_req *);
 
 /* sim_http.c */

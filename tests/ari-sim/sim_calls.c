@@ -345,11 +345,27 @@ sim_ctl_media(struct lws *wsi, struct sim_req *r)
 	    &m.continue_ms) == -1 || sim_arg_num(r, "xmedia_stasis_ms",
 	    m.xmedia_stasis_ms, 0, MEDIA_MS_MAX, &m.xmedia_stasis_ms) == -1)
 		return sim_ctl_fail(wsi, 400, "durations are 0..3600000 ms");
+	if (sim_arg_num(r, "hold_behind_playback", m.hold_behind_playback, 0,
+	    1, &m.hold_behind_playback) == -1)
+		return sim_ctl_fail(wsi, 400, "hold_behind_playback is 0 or 1");
 	CALLS.media = m;
 	return sim_ctl_ok(wsi, ",\"playback_ms\":%lld,\"recording_ms\":%lld,"
 	    "\"answer_delay_ms\":%lld,\"continue_ms\":%lld,"
-	    "\"xmedia_stasis_ms\":%lld", m.playback_ms, m.recording_ms,
-	    m.answer_delay_ms, m.continue_ms, m.xmedia_stasis_ms);
+	    "\"xmedia_stasis_ms\":%lld,\"hold_behind_playback\":%lld",
+	    m.playback_ms, m.recording_ms, m.answer_delay_ms, m.continue_ms,
+	    m.xmedia_stasis_ms, m.hold_behind_playback);
+}
+
+/* Every running playback ends now: sounds of unknown length end on cue. */
+int
+sim_ctl_playbacks_end(struct lws *wsi, struct sim_req *r)
+{
+	size_t	n;
+
+	(void)r;
+	n = sim_media_end_playbacks();
+	sim_log("control playbacks_end ended=%zu", n);
+	return sim_ctl_ok(wsi, ",\"ended\":%zu", n);
 }
 
 int
@@ -363,6 +379,7 @@ sim_ctl_reset_calls(struct lws *wsi, struct sim_req *r)
 	memset(CALLS.rest, 0, sizeof(CALLS.rest));
 	CALLS.nlat = 0;
 	CALLS.lat_dropped = 0;
+	sim_hold_reset();
 	sim_log("control reset_calls channels=%zu bridges=%zu", nchans,
 	    nbridges);
 	return sim_ctl_ok(wsi, ",\"channels\":%zu,\"bridges\":%zu", nchans,
@@ -420,12 +437,14 @@ sim_calls_stats(struct sim_buf *b)
 		sb_printf(b, "%s\"%s\":%llu", i ? "," : "", rest_names[i],
 		    (unsigned long long)CALLS.rest[i]);
 	sb_printf(b, "}");
+	sim_hold_stats(b);
 	stats_latency(b);
 	sb_printf(b, ",\"media\":{\"playback_ms\":%lld,\"recording_ms\":%lld,"
 	    "\"answer_delay_ms\":%lld,\"continue_ms\":%lld,"
-	    "\"xmedia_stasis_ms\":%lld}", CALLS.media.playback_ms,
-	    CALLS.media.recording_ms, CALLS.media.answer_delay_ms,
-	    CALLS.media.continue_ms, CALLS.media.xmedia_stasis_ms);
+	    "\"xmedia_stasis_ms\":%lld,\"hold_behind_playback\":%lld}",
+	    CALLS.media.playback_ms, CALLS.media.recording_ms,
+	    CALLS.media.answer_delay_ms, CALLS.media.continue_ms,
+	    CALLS.media.xmedia_stasis_ms, CALLS.media.hold_behind_playback);
 }
 
 /* channel_ids and bridge_ids of GET /applications/{name}. */

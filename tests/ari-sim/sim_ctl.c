@@ -306,6 +306,7 @@ static const struct {
 	{ "/_sim/hangup",	sim_ctl_hangup },
 	{ "/_sim/answer",	sim_ctl_answer },
 	{ "/_sim/media",	sim_ctl_media },
+	{ "/_sim/playbacks_end", sim_ctl_playbacks_end },
 	{ "/_sim/reset_calls",	sim_ctl_reset_calls },
 };
 

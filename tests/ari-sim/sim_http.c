@@ -46,6 +46,8 @@ http_dispatch(struct lws *wsi, struct sim_req *r)
 
 	if (is_ctl_path(r->path))
 		rc = sim_ctl_dispatch(wsi, r);
+	else if (!r->ctl_only && sim_hold_maybe(wsi, r))
+		return 0;	/* answered when the playback ends */
 	else if (!r->ctl_only && (strncmp(r->path, "/ari/", 5) == 0 ||
 	    strcmp(r->path, "/ari") == 0)) {
 		if (sim_req_body_args(r) == -1)
@@ -146,8 +148,13 @@ sim_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		return http_body(pss, in, len);
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
 		return http_body_done(wsi, pss);
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		if (pss != NULL && sim_hold_release(wsi))
+			return http_dispatch(wsi, &pss->req);
+		return 0;
 	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
 	case LWS_CALLBACK_CLOSED_HTTP:
+		sim_hold_forget(wsi);
 		if (pss != NULL)
 			req_free_body(&pss->req);
 		return 0;

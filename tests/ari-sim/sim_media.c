@@ -114,6 +114,8 @@ op_free(struct sim_op *op)
 	TAILQ_REMOVE(&op->chan->ops, op, q);
 	if (op->kind == SIM_OP_PLAYBACK) {
 		p = (struct sim_playback *)op;
+		if (op->running)
+			sim_hold_wake(op->chan->id);
 		sim_tab_del(&CALLS.playbacks, &p->h);
 		CALLS.nplaybacks--;
 		for (i = 0; i < p->nmedia; i++)
@@ -218,6 +220,28 @@ pb_start(struct sim_playback *p)
 	sim_timer_arm(&p->op.timer, (uint64_t)CALLS.media.playback_ms * 1000,
 	    pb_tick);
 	return 1;
+}
+
+/*
+ * /_sim/playbacks_end: every running playback's sound ends now, as if
+ * its media were that long (PlaybackFinished done); queued ops start.
+ */
+size_t
+sim_media_end_playbacks(void)
+{
+	struct sim_chan	*c;
+	struct sim_op	*op;
+	size_t		 n = 0;
+
+	TAILQ_FOREACH(c, &CALLS.chan_list, all) {
+		op = TAILQ_FIRST(&c->ops);
+		if (op == NULL || !op->running || op->kind != SIM_OP_PLAYBACK)
+			continue;
+		pb_event((struct sim_playback *)op, "PlaybackFinished", "done");
+		op_done(op);
+		n++;
+	}
+	return n;
 }
 
 /* DELETE /playbacks/{id}: both stopped and cancelled report "done". */

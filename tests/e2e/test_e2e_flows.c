@@ -4,7 +4,8 @@
  * The shipped default flow runs to its end by itself; a flow-worker killed
  * with 20 calls in progress leaves none behind; a caller hanging up during
  * a playback leaves no channel or bridge; a setvar behind an async play
- * does not fail the call.
+ * does not fail the call; an answer and a record behind one wait for the
+ * sound to end and do not fail either.
  *
  * Asterisk's port 8088 is fixed by asterisk-conf/http.conf, so the tests
  * run one after another in one tcase; setup and teardown stop Asterisk.
@@ -44,6 +45,7 @@
 #define CRASH_CALLS		20
 #define LONG_FLOW		"tests/e2e/flows-long.json"
 #define SETVAR_FLOW		"tests/e2e/flows-setvar.json"
+#define RECORD_FLOW		"tests/e2e/flows-record.json"
 
 /*
  * The shipped default flow (flows/default.json): answer, greeting, menu;
@@ -178,10 +180,11 @@ call_id(long from, char *dst, size_t size)
 }
 
 /*
- * A setvar while an async play goes on: Asterisk 22 may answer it only
- * when the sound ends, after the ARI request bound (5 s).  The call is
- * not failed for that: the flow goes on (7 s wait, stop, next state) and
- * the channel has the variable once the sound stopped.
+ * A setvar while an async play goes on: Asterisk 22 answers it only when
+ * the sound ends, after the ARI request bound (5 s), so the flow-worker
+ * holds it until then.  The call is not failed for that: the flow goes on
+ * (7 s wait, stop, next state) and the channel has the variable once the
+ * sound stopped.
  */
 START_TEST(setvar_behind_async_play_does_not_fail_the_call)
 {
@@ -202,6 +205,8 @@ START_TEST(setvar_behind_async_play_does_not_fail_the_call)
 	    strstr(r->body, "\"held\"") != NULL), "E2E not set: %d %s",
 	    r->status, r->body);
 	ck_assert_int_eq(log_count(from, "call ended id="), 0);
+	/* It waited in the flow-worker, not on an ARI connection. */
+	ck_assert_int_eq(log_count(from, "held behind its playback: POST"), 1);
 	ck_assert_int_eq(log_count(from, "ARI request failed"), 0);
 	ck_assert_int_eq(log_count(from, "level=warn proc=flow-worker"), 0);
 	ck_assert_int_eq(h_metric(&env, "mai_flow_ari_errors_total"), 0);
@@ -209,6 +214,44 @@ START_TEST(setvar_behind_async_play_does_not_fail_the_call)
 	ck_assert(WAIT_UPTO(H_WAIT_MS, all_gone()));
 	ck_assert(WAIT_UPTO(H_WAIT_MS, log_count(from,
 	    "flow=held state=after why=") == 1));
+}
+END_TEST
+
+/*
+ * An async play longer than the ARI request bound (5 s), then answer and
+ * record: Asterisk would hold both behind the sound; the flow-worker
+ * holds them itself until PlaybackFinished, so neither times out, the
+ * recording starts after the sound and the call ends by its flow.
+ */
+START_TEST(answer_and_record_behind_async_play_wait_for_the_sound)
+{
+	const char *const walk[] = {
+	    "call started id=",
+	    "held behind its playback: POST",
+	    "type=PlaybackFinished",
+	    "type=RecordingStarted",
+	    "type=RecordingFinished",
+	    "flow=rec state=bye event=done",
+	    "call ended id=", NULL };
+	const char	*missing;
+	long		 from;
+
+	e2e_start_ready(RECORD_FLOW, NULL);
+	from = log_size();
+	ck_assert_int_eq(ast(NULL, 0, ORIGINATE), 0);
+	ck_assert(WAIT_UPTO(H_WAIT_MS, log_count(from,
+	    "call started id=") == 1));
+	ck_assert_msg(WAIT_UPTO(CALL_END_BOUND_MS, all_gone()),
+	    "still there: channels=%d last ARI answer: %s",
+	    active_channels(), r->body);
+	ck_assert_msg(WAIT_UPTO(H_WAIT_MS, log_in_order(from, walk,
+	    &missing)), "flow-worker never logged \"%s\" (log %s)", missing,
+	    env.log);
+	ck_assert_int_eq(log_count(from, "event=error"), 0);
+	ck_assert_int_eq(log_count(from, "ARI request failed"), 0);
+	ck_assert_int_eq(log_count(from, "level=warn proc=flow-worker"), 0);
+	ck_assert_int_eq(h_metric(&env, "mai_flow_ari_errors_total"), 0);
+	ck_assert_int_eq(log_count(from, "call ended id="), 1);
 }
 END_TEST
 
@@ -225,6 +268,8 @@ main(void)
 	tcase_add_test(tc, flow_worker_killed_with_calls_leaves_none_behind);
 	tcase_add_test(tc, caller_hangup_during_playback_leaves_nothing);
 	tcase_add_test(tc, setvar_behind_async_play_does_not_fail_the_call);
+	tcase_add_test(tc,
+	    answer_and_record_behind_async_play_wait_for_the_sound);
 	suite_add_tcase(s, tc);
 	return h_run_suite(s);
 }
