@@ -76,7 +76,7 @@ result_error_http(char *dst, size_t size, const struct ari_outcome *o,
 		return;
 	}
 	s = json_object_get_string(m);
-	for (i = 0; s[i] != '\0' && i < sizeof(msg) - 1; i++)
+	for (i = 0; i < sizeof(msg) - 1 && s[i] != '\0'; i++)
 		msg[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' :
 		    s[i];
 	msg[i] = '\0';
