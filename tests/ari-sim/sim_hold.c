@@ -1,14 +1,17 @@
 /*
- * sim_hold.c — Asterisk's channel commands held behind a playback.
+ * sim_hold.c — Asterisk's channel commands held behind running media.
  *
  * Asterisk runs answer and "set a variable" as commands on the channel's
  * Stasis control queue and answers the HTTP request once the command ran;
  * a playback running on the channel keeps the queue busy until it ends
- * (seen on Asterisk 22.10 for a variable set behind a playback).  With
- * /_sim/media?hold_behind_playback=1 the simulator does the same: such a
- * request is parked unanswered, its connection busy, and dispatched again
- * when a playback of its channel ends.  Play, record and continue are
- * queued asynchronously by Asterisk (answered at once) and not held.
+ * (seen on Asterisk 22.10 for a variable set behind a playback), and so
+ * does a recording: record_file() runs ast_play_and_record_full() as a
+ * command on the same queue (res_stasis_recording.c) and returns only
+ * when the recording ends.  With /_sim/media?hold_behind_playback=1 the
+ * simulator does the same: such a request is parked unanswered, its
+ * connection busy, and dispatched again when the playback or recording
+ * running on its channel ends.  Play, record and continue are queued
+ * asynchronously by Asterisk (answered at once) and not held.
  */
 
 #include <stdlib.h>
@@ -48,8 +51,9 @@ hold_chan(const struct sim_req *r, char *id, size_t size)
 	return id;
 }
 
+/* Is a playback or a recording running on channel id (queue busy)? */
 static int
-playing(const char *id)
+media_running(const char *id)
 {
 	struct sim_chan	*c = sim_chan_find(id);
 	struct sim_op	*op;
@@ -57,7 +61,7 @@ playing(const char *id)
 	if (c == NULL || !c->in_stasis)
 		return 0;
 	op = TAILQ_FIRST(&c->ops);
-	return op != NULL && op->running && op->kind == SIM_OP_PLAYBACK;
+	return op != NULL && op->running;
 }
 
 static struct sim_held *
@@ -71,7 +75,7 @@ hold_find(struct lws *wsi)
 	return NULL;
 }
 
-/* 1: r waits for the channel's playback to end, unanswered. */
+/* 1: r waits for the channel's running media to end, unanswered. */
 int
 sim_hold_maybe(struct lws *wsi, const struct sim_req *r)
 {
@@ -82,7 +86,7 @@ sim_hold_maybe(struct lws *wsi, const struct sim_req *r)
 	if (hold_find(wsi) != NULL)
 		return 1;
 	if (!CALLS.media.hold_behind_playback || !r->authed ||
-	    hold_chan(r, id, sizeof(id)) == NULL || !playing(id))
+	    hold_chan(r, id, sizeof(id)) == NULL || !media_running(id))
 		return 0;
 	if ((h = calloc(1, sizeof(*h))) == NULL)
 		return 0;
@@ -92,12 +96,12 @@ sim_hold_maybe(struct lws *wsi, const struct sim_req *r)
 	if (++nheld > nheld_max)
 		nheld_max = nheld;
 	nheld_total++;
-	/* No lws timeout: Asterisk keeps the request as long as the sound. */
+	/* No lws timeout: Asterisk keeps the request as long as the media. */
 	lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
 	return 1;
 }
 
-/* A playback of channel id ended: its held requests are tried again. */
+/* Media of channel id ended: its held requests are tried again. */
 void
 sim_hold_wake(const char *id)
 {
