@@ -141,6 +141,9 @@ stop_while_play_unanswered(const char *exten, const char *flow,
 	snprintf(needle, sizeof(needle), "call id=%s flow=%s state=b "
 	    "event=%s", id, flow, event);
 	ck_assert(h_wait_log(&env, needle));
+	/* The stop waits in the worker, behind the play, with all after it. */
+	ck_assert_int_eq(h_sim_stat(&env, "stop_playback"), 0);
+	ck_assert_int_eq(h_sim_stat(&env, "play"), 0);
 
 	/* Only now does "Asterisk" see the play: the stop must follow it. */
 	ck_assert_int_eq(h_sim_ctl(&env, "media?hold_play=0"), 200);
