@@ -311,6 +311,75 @@ def test_hold_behind_playback(sim, ev):
     ev.drain()
 
 
+def test_hold_behind_recording(sim, ev):
+    """An answer behind a running recording is answered when it ends."""
+    sim.ctl("reset_calls")
+    sim.ctl("media?recording_ms=600000&hold_behind_playback=1")
+    cid = sim.ctl("call?exten=556")["channel"]
+    ev.drain()
+    eq(sim.req("POST", f"/ari/channels/{cid}/record?name=r1&format=wav")
+       [0], 201, "record")
+    got = {}
+
+    def answer():
+        got["st"] = sim.req("POST", f"/ari/channels/{cid}/answer")[0]
+    t = threading.Thread(target=answer)
+    t.start()
+    deadline = time.time() + 5
+    while sim.ctl("stats")["held_requests"] != 1 and time.time() < deadline:
+        time.sleep(0.02)
+    eq(sim.ctl("stats")["held_requests"], 1, "held while recording")
+    eq("st" in got, False, "not answered while recording")
+    # The recording is stopped on cue: the answer goes.
+    eq(sim.req("POST", "/ari/recordings/live/r1/stop")[0], 204, "stop")
+    t.join(5)
+    eq(got.get("st"), 204, "answered after the recording")
+    st = sim.ctl("stats")
+    eq((st["held_requests"], st["held_requests_total"]), (0, 1),
+       "held figures")
+    sim.ctl("media?recording_ms=100&hold_behind_playback=0")
+    sim.ctl("hangup?all=1")
+    ev.drain()
+
+
+def test_hold_play(sim, ev):
+    """A held play is not seen until play_release; the log keeps order."""
+    sim.ctl("reset_calls")
+    sim.ctl("media?playback_ms=600000")
+    eq(sim.ctl("media?hold_play=1")["hold_play"], 1, "knob")
+    cid = sim.ctl("call?exten=557")["channel"]
+    ev.drain()
+    got = {}
+
+    def play():
+        got["st"] = sim.req("POST", f"/ari/channels/{cid}/play/h2"
+                            "?media=sound:a")[0]
+    t = threading.Thread(target=play)
+    t.start()
+    deadline = time.time() + 5
+    while sim.ctl("stats")["held_plays"] != 1 and time.time() < deadline:
+        time.sleep(0.02)
+    eq(sim.ctl("stats")["held_plays"], 1, "play held")
+    # Asterisk has not seen the play: no such playback yet.
+    eq(sim.req("DELETE", "/ari/playbacks/h2")[0], 404, "stop too early")
+    eq(sim.ctl("stats")["playbacks_active"], 0, "no playback yet")
+    eq(sim.ctl("play_release")["released"], 1, "released")
+    t.join(5)
+    eq(got.get("st"), 201, "play answered once released")
+    eq(sim.req("DELETE", "/ari/playbacks/h2")[0], 204, "stop")
+    eq(sim.ctl("requests")["requests"][-3:],
+       ["404 DELETE /ari/playbacks/h2",
+        f"201 POST /ari/channels/{cid}/play/h2",
+        "204 DELETE /ari/playbacks/h2"], "order")
+    st = sim.ctl("stats")
+    eq((st["held_plays"], st["held_requests_total"], st["playbacks_active"]),
+       (0, 0, 0), "figures")
+    sim.ctl("media?playback_ms=50&hold_play=0")
+    eq(sim.ctl("reset_calls")["channels"], 1, "reset")
+    eq(sim.ctl("requests")["requests"], [], "log reset")
+    ev.drain()
+
+
 def test_no_subscribe_all(sim):
     ev = Events(sim.port, "quiet", subscribe_all=False)
     cid = sim.ctl("call?app=quiet")["channel"]
@@ -329,7 +398,8 @@ def main():
         ev = Events(sim.port, "mai")
         for t in (test_call_answer_play_hangup, test_errors, test_originate,
                   test_bridge_record_dtmf, test_stats_batch_reset,
-                  test_hold_behind_playback):
+                  test_hold_behind_playback, test_hold_behind_recording,
+                  test_hold_play):
             t(sim, ev)
             print("ok", t.__name__)
         test_no_subscribe_all(sim)

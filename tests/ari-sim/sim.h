@@ -53,6 +53,7 @@
 #define SIM_VAR_VALUE_LEN	1024
 #define SIM_REC_FMT_LEN		16
 #define SIM_LAT_SAMPLES_MAX	1000000	/* answer latencies kept (4 MB) */
+#define SIM_REQLOG_MAX		1024	/* answered requests in /_sim/requests */
 #define SIM_PATH_SEGS		4	/* /ari/RES/a/b/c/d at most */
 #define SIM_TIMERS_MAX		(2 * SIM_MAX_CHANNELS + SIM_MAX_PLAYBACKS + \
 				    SIM_MAX_RECORDINGS + 2)	/* +pace */
@@ -239,6 +240,7 @@ struct sim_media_conf {
 	long long	continue_ms;	/* continue -> dialplan hangs up */
 	long long	xmedia_stasis_ms; /* externalMedia answer -> StasisStart */
 	long long	hold_behind_playback;	/* 1: sim_hold.c */
+	long long	hold_play;	/* 1: plays wait for /_sim/play_release */
 };
 
 /* /_sim/calls?rate=R: calls still to start, R per second. */
@@ -340,6 +342,7 @@ struct sim_req {
 	int		 nargs;
 	int		 authed;
 	int		 ctl_only;	/* arrived on the control port */
+	int		 released;	/* was held (sim_hold.c), goes now */
 	char		*body;
 	size_t		 body_len;
 	size_t		 body_cap;
@@ -471,10 +474,18 @@ int		 sim_bridge_route(struct lws *, struct sim_req *,
 /* sim_hold.c */
 int		 sim_hold_maybe(struct lws *, const struct sim_req *);
 void		 sim_hold_wake(const char *);
+size_t		 sim_hold_release_plays(void);
 int		 sim_hold_release(struct lws *);
 void		 sim_hold_forget(struct lws *);
 void		 sim_hold_stats(struct sim_buf *);
 void		 sim_hold_reset(void);
+
+/* sim_reqlog.c */
+void		 sim_reqlog_status(unsigned int);
+void		 sim_reqlog_begin(void);
+void		 sim_reqlog_end(const struct sim_req *);
+void		 sim_reqlog_reset(void);
+int		 sim_ctl_requests(struct lws *, struct sim_req *);
 
 /* sim_media.c */
 struct sim_playback *sim_playback_find(const char *);
@@ -514,6 +525,7 @@ int		 sim_ctl_dtmf(struct lws *, struct sim_req *);
 int		 sim_ctl_hangup(struct lws *, struct sim_req *);
 int		 sim_ctl_media(struct lws *, struct sim_req *);
 int		 sim_ctl_playbacks_end(struct lws *, struct sim_req *);
+int		 sim_ctl_play_release(struct lws *, struct sim_req *);
 int		 sim_ctl_reset_calls(struct lws *, struct sim_req *);
 
 /* sim_http.c */

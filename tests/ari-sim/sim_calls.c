@@ -346,14 +346,29 @@ sim_ctl_media(struct lws *wsi, struct sim_req *r)
 	    m.xmedia_stasis_ms, 0, MEDIA_MS_MAX, &m.xmedia_stasis_ms) == -1)
 		return sim_ctl_fail(wsi, 400, "durations are 0..3600000 ms");
 	if (sim_arg_num(r, "hold_behind_playback", m.hold_behind_playback, 0,
-	    1, &m.hold_behind_playback) == -1)
-		return sim_ctl_fail(wsi, 400, "hold_behind_playback is 0 or 1");
+	    1, &m.hold_behind_playback) == -1 || sim_arg_num(r, "hold_play",
+	    m.hold_play, 0, 1, &m.hold_play) == -1)
+		return sim_ctl_fail(wsi, 400, "hold_behind_playback and "
+		    "hold_play are 0 or 1");
 	CALLS.media = m;
 	return sim_ctl_ok(wsi, ",\"playback_ms\":%lld,\"recording_ms\":%lld,"
 	    "\"answer_delay_ms\":%lld,\"continue_ms\":%lld,"
-	    "\"xmedia_stasis_ms\":%lld,\"hold_behind_playback\":%lld",
-	    m.playback_ms, m.recording_ms, m.answer_delay_ms, m.continue_ms,
-	    m.xmedia_stasis_ms, m.hold_behind_playback);
+	    "\"xmedia_stasis_ms\":%lld,\"hold_behind_playback\":%lld,"
+	    "\"hold_play\":%lld", m.playback_ms, m.recording_ms,
+	    m.answer_delay_ms, m.continue_ms, m.xmedia_stasis_ms,
+	    m.hold_behind_playback, m.hold_play);
+}
+
+/* Plays held by hold_play reach "Asterisk" now, on cue. */
+int
+sim_ctl_play_release(struct lws *wsi, struct sim_req *r)
+{
+	size_t	n;
+
+	(void)r;
+	n = sim_hold_release_plays();
+	sim_log("control play_release released=%zu", n);
+	return sim_ctl_ok(wsi, ",\"released\":%zu", n);
 }
 
 /* Every running playback ends now: sounds of unknown length end on cue. */
@@ -380,6 +395,7 @@ sim_ctl_reset_calls(struct lws *wsi, struct sim_req *r)
 	CALLS.nlat = 0;
 	CALLS.lat_dropped = 0;
 	sim_hold_reset();
+	sim_reqlog_reset();
 	sim_log("control reset_calls channels=%zu bridges=%zu", nchans,
 	    nbridges);
 	return sim_ctl_ok(wsi, ",\"channels\":%zu,\"bridges\":%zu", nchans,
@@ -441,10 +457,11 @@ sim_calls_stats(struct sim_buf *b)
 	stats_latency(b);
 	sb_printf(b, ",\"media\":{\"playback_ms\":%lld,\"recording_ms\":%lld,"
 	    "\"answer_delay_ms\":%lld,\"continue_ms\":%lld,"
-	    "\"xmedia_stasis_ms\":%lld,\"hold_behind_playback\":%lld}",
-	    CALLS.media.playback_ms, CALLS.media.recording_ms,
-	    CALLS.media.answer_delay_ms, CALLS.media.continue_ms,
-	    CALLS.media.xmedia_stasis_ms, CALLS.media.hold_behind_playback);
+	    "\"xmedia_stasis_ms\":%lld,\"hold_behind_playback\":%lld,"
+	    "\"hold_play\":%lld}", CALLS.media.playback_ms,
+	    CALLS.media.recording_ms, CALLS.media.answer_delay_ms,
+	    CALLS.media.continue_ms, CALLS.media.xmedia_stasis_ms,
+	    CALLS.media.hold_behind_playback, CALLS.media.hold_play);
 }
 
 /* channel_ids and bridge_ids of GET /applications/{name}. */

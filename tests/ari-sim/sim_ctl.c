@@ -307,6 +307,8 @@ static const struct {
 	{ "/_sim/answer",	sim_ctl_answer },
 	{ "/_sim/media",	sim_ctl_media },
 	{ "/_sim/playbacks_end", sim_ctl_playbacks_end },
+	{ "/_sim/play_release",	sim_ctl_play_release },
+	{ "/_sim/requests",	sim_ctl_requests },
 	{ "/_sim/reset_calls",	sim_ctl_reset_calls },
 };
 

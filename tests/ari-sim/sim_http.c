@@ -50,10 +50,12 @@ http_dispatch(struct lws *wsi, struct sim_req *r)
 		return 0;	/* answered when the playback ends */
 	else if (!r->ctl_only && (strncmp(r->path, "/ari/", 5) == 0 ||
 	    strcmp(r->path, "/ari") == 0)) {
+		sim_reqlog_begin();
 		if (sim_req_body_args(r) == -1)
 			rc = -1;
 		else
 			rc = sim_ari_dispatch(wsi, r);
+		sim_reqlog_end(r);
 	}
 	else
 		rc = sim_http_msg(wsi, 404, "Not found");
@@ -99,7 +101,8 @@ http_body(struct sim_pss *pss, const void *in, size_t len)
 	if (pss == NULL)
 		return -1;
 	r = &pss->req;
-	if (r->body_too_big)
+	/* lws may end an empty body with (NULL, 0): nothing to copy. */
+	if (r->body_too_big || len == 0)
 		return 0;
 	if (r->body_len + len > SIM_BODY_MAX) {
 		/* keep reading so the 413 can be sent in order */
@@ -149,8 +152,10 @@ sim_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
 		return http_body_done(wsi, pss);
 	case LWS_CALLBACK_HTTP_WRITEABLE:
-		if (pss != NULL && sim_hold_release(wsi))
+		if (pss != NULL && sim_hold_release(wsi)) {
+			pss->req.released = 1;
 			return http_dispatch(wsi, &pss->req);
+		}
 		return 0;
 	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
 	case LWS_CALLBACK_CLOSED_HTTP:

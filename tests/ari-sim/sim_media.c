@@ -112,10 +112,10 @@ op_free(struct sim_op *op)
 
 	sim_timer_cancel(&op->timer);
 	TAILQ_REMOVE(&op->chan->ops, op, q);
+	if (op->running)
+		sim_hold_wake(op->chan->id);
 	if (op->kind == SIM_OP_PLAYBACK) {
 		p = (struct sim_playback *)op;
-		if (op->running)
-			sim_hold_wake(op->chan->id);
 		sim_tab_del(&CALLS.playbacks, &p->h);
 		CALLS.nplaybacks--;
 		for (i = 0; i < p->nmedia; i++)

@@ -277,6 +277,7 @@ http_reply(struct lws *wsi, unsigned int status, const char *body,
 	size_t		 cap = LWS_PRE + 1024 + len;
 	int		 rc = -1;
 
+	sim_reqlog_status(status);
 	if (location != NULL)
 		cap += strlen(location);
 	if ((buf = malloc(cap)) == NULL)
