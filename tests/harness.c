@@ -615,3 +615,46 @@ h_run_suite(Suite *s)
 	srunner_free(sr);
 	return failed == 0 ? 0 : 1;
 }
+
+/* text into path, readable by the unprivileged workers. */
+void
+h_write_file(const char *path, const char *text)
+{
+	FILE	*fp = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(fp);
+	fputs(text, fp);
+	fclose(fp);
+	chmod(path, 0644);
+}
+
+/*
+ * The simulator with media settings `media` (a /_sim/media query, or
+ * NULL), then mai on it with the flow file `flows` (JSON text, NULL: the
+ * shipped default) and one more setting (or NULL), ready and reconciled.
+ */
+void
+h_flows_start(struct h_env *e, const char *flows, const char *media,
+    const char *more)
+{
+	static char	 fenv[300];
+	char		 path[256], ctl[256];
+	const char	*extra[4] = { "LOG_LEVEL=debug", NULL, NULL, NULL };
+	int		 n = 1;
+
+	if (flows != NULL) {
+		snprintf(path, sizeof(path), "%s/flows.json", e->dir);
+		h_write_file(path, flows);
+		snprintf(fenv, sizeof(fenv), "FLOWS_FILE=%s", path);
+		extra[n++] = fenv;
+	}
+	extra[n] = more;
+	ck_assert_int_gt(h_sim_start(e), 0);
+	if (media != NULL) {
+		snprintf(ctl, sizeof(ctl), "media?%s", media);
+		ck_assert_int_eq(h_sim_ctl(e, ctl), 200);
+	}
+	ck_assert_int_gt(h_sup_start(e, extra), 0);
+	ck_assert(h_wait_ready(e, 200));
+	ck_assert(h_wait_log(e, "reconcile: calls in Stasis to resume=0"));
+}

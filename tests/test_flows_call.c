@@ -42,39 +42,12 @@ teardown(void)
 	h_cleanup(&env);
 }
 
-static void
-write_file(const char *path, const char *text)
-{
-	FILE	*fp = fopen(path, "w");
-
-	ck_assert_ptr_nonnull(fp);
-	fputs(text, fp);
-	fclose(fp);
-	chmod(path, 0644);
-}
-
 /* Supervisor with the default flows or these, and one more setting. */
 static void
 start(const char *flow_text, const char *more)
 {
-	static char	 flows[300];
-	char		 path[256];
-	const char	*extra[4] = { "LOG_LEVEL=debug", NULL, NULL, NULL };
-	int		 n = 1;
-
-	if (flow_text != NULL) {
-		snprintf(path, sizeof(path), "%s/flows.json", env.dir);
-		write_file(path, flow_text);
-		snprintf(flows, sizeof(flows), "FLOWS_FILE=%s", path);
-		extra[n++] = flows;
-	}
-	extra[n] = more;
-	ck_assert_int_gt(h_sim_start(&env), 0);
-	ck_assert_int_eq(h_sim_ctl(&env, "media?playback_ms=30&"
-	    "answer_delay_ms=30&recording_ms=100&continue_ms=10"), 200);
-	ck_assert_int_gt(h_sup_start(&env, extra), 0);
-	ck_assert(h_wait_ready(&env, 200));
-	ck_assert(h_wait_log(&env, "reconcile: calls in Stasis to resume=0"));
+	h_flows_start(&env, flow_text, "playback_ms=30&answer_delay_ms=30&"
+	    "recording_ms=100&continue_ms=10", more);
 }
 
 /* /_sim/call?query; the new channel's id into id. */

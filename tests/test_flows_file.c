@@ -63,17 +63,6 @@ static const struct {
 };
 #define NBAD	(int)(sizeof(bad) / sizeof(bad[0]))
 
-static void
-write_file(const char *path, const char *text)
-{
-	FILE	*fp = fopen(path, "w");
-
-	ck_assert_ptr_nonnull(fp);
-	fputs(text, fp);
-	fclose(fp);
-	chmod(path, 0644);
-}
-
 /* `mai-flow-worker --check FILE`: exit code, and its output in out. */
 static int
 check_file(const char *path, char *out, size_t size)
@@ -97,7 +86,7 @@ START_TEST(check_refuses_each_broken_file)
 	char	path[256], out[2048];
 
 	snprintf(path, sizeof(path), "%s/%s.json", env.dir, bad[_i].name);
-	write_file(path, bad[_i].text);
+	h_write_file(path, bad[_i].text);
 	ck_assert_int_eq(check_file(path, out, sizeof(out)), 1);
 	ck_assert_msg(strstr(out, bad[_i].want) != NULL, "%s: %s",
 	    bad[_i].name, out);
@@ -126,7 +115,7 @@ start_with(const char *text)
 	const char *extra[] = { flows, "LOG_LEVEL=debug", NULL };
 
 	snprintf(path, sizeof(path), "%s/flows.json", env.dir);
-	write_file(path, text);
+	h_write_file(path, text);
 	snprintf(flows, sizeof(flows), "FLOWS_FILE=%s", path);
 	ck_assert_int_gt(h_sim_start(&env), 0);
 	ck_assert_int_gt(h_sup_start(&env, extra), 0);
@@ -179,7 +168,7 @@ START_TEST(broken_reload_keeps_previous_flows)
 	ck_assert(h_wait_log(&env, "call flows loaded"));
 	ck_assert(h_wait_ready(&env, 200));
 	snprintf(path, sizeof(path), "%s/flows.json", env.dir);
-	write_file(path, bad[1].text);
+	h_write_file(path, bad[1].text);
 	ck_assert_int_eq(kill(env.sup_pid, SIGHUP), 0);
 	snprintf(want, sizeof(want), "call flows not reloaded: %s: flow \"m\" "
 	    "state \"a\": unknown action \"plya\"", path);
@@ -194,7 +183,7 @@ START_TEST(broken_reload_keeps_previous_flows)
 	ck_assert(H_WAIT_FOR(h_sim_stat(&env, "calls_ended") == 1));
 	ck_assert_int_eq(h_sim_stat(&env, "answer"), 1);
 	ck_assert_int_eq(h_sim_stat(&env, "hangup"), 1);
-	write_file(path, GOOD_FLOW);
+	h_write_file(path, GOOD_FLOW);
 	ck_assert_int_eq(kill(env.sup_pid, SIGHUP), 0);
 	ck_assert(h_wait_log(&env, "call flows reloaded"));
 }

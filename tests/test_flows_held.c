@@ -55,24 +55,9 @@ static void teardown(void) { h_cleanup(&env); }
 static void
 start(void)
 {
-	static char	 flows[300];
-	char		 path[256];
-	const char	*extra[3] = { "LOG_LEVEL=debug", flows, NULL };
-	FILE		*fp;
-
-	snprintf(path, sizeof(path), "%s/flows.json", env.dir);
-	ck_assert_ptr_nonnull(fp = fopen(path, "w"));
-	fputs(HELD_FLOWS, fp);
-	fclose(fp);
-	chmod(path, 0644);
-	snprintf(flows, sizeof(flows), "FLOWS_FILE=%s", path);
-	ck_assert_int_gt(h_sim_start(&env), 0);
 	/* Sounds end only on cue: 10 minutes, then /_sim/playbacks_end. */
-	ck_assert_int_eq(h_sim_ctl(&env, "media?playback_ms=600000&"
-	    "recording_ms=100&hold_behind_playback=1"), 200);
-	ck_assert_int_gt(h_sup_start(&env, extra), 0);
-	ck_assert(h_wait_ready(&env, 200));
-	ck_assert(h_wait_log(&env, "reconcile: calls in Stasis to resume=0"));
+	h_flows_start(&env, HELD_FLOWS, "playback_ms=600000&recording_ms=100&"
+	    "hold_behind_playback=1", NULL);
 }
 
 START_TEST(held_requests_wait_in_the_worker)

@@ -45,24 +45,9 @@ static void teardown(void) { h_cleanup(&env); }
 static void
 start(const char *flow_text, const char *more)
 {
-	static char	 flows[300];
-	char		 path[256];
-	const char	*extra[4] = { "LOG_LEVEL=debug", flows, more, NULL };
-	FILE		*fp;
-
-	snprintf(path, sizeof(path), "%s/flows.json", env.dir);
-	ck_assert_ptr_nonnull(fp = fopen(path, "w"));
-	fputs(flow_text, fp);
-	fclose(fp);
-	chmod(path, 0644);
-	snprintf(flows, sizeof(flows), "FLOWS_FILE=%s", path);
-	ck_assert_int_gt(h_sim_start(&env), 0);
-	ck_assert_int_eq(h_sim_ctl(&env, "media?playback_ms=30&"
-	    "answer_delay_ms=30&recording_ms=100&continue_ms=10"), 200);
-	ck_assert_int_gt(h_sup_start(&env, extra), 0);
-	ck_assert(h_wait_ready(&env, 200));
+	h_flows_start(&env, flow_text, "playback_ms=30&answer_delay_ms=30&"
+	    "recording_ms=100&continue_ms=10", more);
 	ck_assert(h_wait_log(&env, "call flows loaded"));
-	ck_assert(h_wait_log(&env, "reconcile: calls in Stasis to resume=0"));
 }
 
 /* An incoming call; its channel id into id. */
