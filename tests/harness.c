@@ -658,3 +658,19 @@ h_flows_start(struct h_env *e, const char *flows, const char *media,
 	ck_assert(h_wait_ready(e, 200));
 	ck_assert(h_wait_log(e, "reconcile: calls in Stasis to resume=0"));
 }
+
+/* An incoming call from the simulator (/_sim/call?query); its id into id. */
+void
+h_sim_call(struct h_env *e, const char *query, char *id, size_t size)
+{
+	struct h_resp	*r = malloc(sizeof(*r));
+	char		 path[512], *p;
+
+	ck_assert_ptr_nonnull(r);
+	snprintf(path, sizeof(path), "/_sim/call?%s", query);
+	ck_assert_int_eq(h_http(e->ari_port, "GET", path, r), 200);
+	ck_assert_ptr_nonnull(p = strstr(r->body, "\"channel\":\""));
+	p += strlen("\"channel\":\"");
+	snprintf(id, size, "%.*s", (int)strcspn(p, "\""), p);
+	free(r);
+}

@@ -50,21 +50,6 @@ start(const char *flow_text, const char *more)
 	    "recording_ms=100&continue_ms=10", more);
 }
 
-/* /_sim/call?query; the new channel's id into id. */
-static void
-call(const char *query, char *id, size_t size)
-{
-	struct h_resp	*r = malloc(sizeof(*r));
-	char		 path[256], *p;
-
-	snprintf(path, sizeof(path), "/_sim/call?%s", query);
-	ck_assert_int_eq(h_http(env.ari_port, "GET", path, r), 200);
-	ck_assert_ptr_nonnull(p = strstr(r->body, "\"channel\":\""));
-	p += strlen("\"channel\":\"");
-	snprintf(id, size, "%.*s", (int)strcspn(p, "\""), p);
-	free(r);
-}
-
 static bool
 wait_state(const char *id, const char *state)
 {
@@ -101,7 +86,7 @@ START_TEST(default_flow_without_input_hangs_up)
 	char	id[128];
 
 	start(NULL, NULL);
-	call("exten=43720270346", id, sizeof(id));
+	h_sim_call(&env, "exten=43720270346", id, sizeof(id));
 	ck_assert(wait_state(id, "hangup"));
 	assert_all_gone(1);
 	ck_assert_int_eq(h_sim_stat(&env, "answer"), 1);
@@ -118,7 +103,7 @@ START_TEST(default_flow_2_says_goodbye)
 	char	id[128];
 
 	start(NULL, NULL);
-	call("exten=43720270346", id, sizeof(id));
+	h_sim_call(&env, "exten=43720270346", id, sizeof(id));
 	ck_assert(wait_state(id, "menu"));
 	dtmf(id, "2");
 	ck_assert(wait_state(id, "goodbye"));
@@ -135,7 +120,7 @@ START_TEST(default_flow_1_without_bot_is_unavailable)
 	char	id[128];
 
 	start(NULL, NULL);
-	call("exten=555", id, sizeof(id));
+	h_sim_call(&env, "exten=555", id, sizeof(id));
 	ck_assert(wait_state(id, "menu"));
 	dtmf(id, "1");
 	ck_assert(wait_state(id, "unavailable"));
@@ -151,7 +136,7 @@ START_TEST(default_flow_1_bot_cleaned_up_on_hangup)
 	char	id[128], cmd[256];
 
 	start(NULL, "BOT_MEDIA_HOST=127.0.0.1:40000");
-	call("exten=43720270346", id, sizeof(id));
+	h_sim_call(&env, "exten=43720270346", id, sizeof(id));
 	ck_assert(wait_state(id, "menu"));
 	dtmf(id, "1");
 	ck_assert(wait_state(id, "bot"));
@@ -195,7 +180,7 @@ START_TEST(bot_bridged_only_once_leg_in_stasis)
 
 	start(NULL, "BOT_MEDIA_HOST=127.0.0.1:40000");
 	ck_assert_int_eq(h_sim_ctl(&env, "media?xmedia_stasis_ms=300"), 200);
-	call("exten=43720270346", id, sizeof(id));
+	h_sim_call(&env, "exten=43720270346", id, sizeof(id));
 	ck_assert(wait_state(id, "menu"));
 	dtmf(id, "1");
 	ck_assert(wait_state(id, "bot"));
@@ -227,7 +212,7 @@ START_TEST(dial_bad_endpoint_fails)
 
 	start(DIAL_FLOW, NULL);
 	/* AGENT is not set: ${AGENT} expands to "", "PJSIP/" is refused. */
-	call("exten=1", id, sizeof(id));
+	h_sim_call(&env, "exten=1", id, sizeof(id));
 	ck_assert(wait_state(id, "nobody"));
 	assert_all_gone(1);
 	ck_assert_int_eq(h_sim_stat(&env, "originate"), 1);
@@ -245,7 +230,7 @@ START_TEST(dial_bridges_and_cleans_up)
 	    "\"endpoint\": \"PJSIP/agent\"}], \"on\": {\"done\": \"t2\"}}, "
 	    "\"t2\": {\"actions\": [{\"action\": \"hangup\"}]}}}}, "
 	    "\"routes\": [{\"default\": true, \"flow\": \"main\"}]}", NULL);
-	call("exten=1", id, sizeof(id));
+	h_sim_call(&env, "exten=1", id, sizeof(id));
 	ck_assert(h_wait_log(&env, "dialled leg answered"));
 	ck_assert(H_WAIT_FOR(h_sim_stat(&env, "bridge_add") == 1));
 	ck_assert_int_eq(h_sim_stat(&env, "channels"), 2);
@@ -266,7 +251,7 @@ START_TEST(dial_busy_fails_over)
 	    "[{\"action\": \"play\", \"media\": \"sound:vm-nobodyavail\"}, "
 	    "{\"action\": \"hangup\"}]}}}}, \"routes\": [{\"default\": true, "
 	    "\"flow\": \"main\"}]}", NULL);
-	call("exten=1", id, sizeof(id));
+	h_sim_call(&env, "exten=1", id, sizeof(id));
 	ck_assert(wait_state(id, "nobody"));
 	ck_assert(h_log_has(&env, "state=nobody event=dial_failed"));
 	assert_all_gone(1);
@@ -330,7 +315,7 @@ START_TEST(webhook_answer_picks_the_state)
 	    "{\"actions\": [{\"action\": \"hangup\", \"cause\": 41}]}}}}, "
 	    "\"routes\": [{\"default\": true, \"flow\": \"main\"}]}", port);
 	start(flow, NULL);
-	call("exten=777&caller=4711", id, sizeof(id));
+	h_sim_call(&env, "exten=777&caller=4711", id, sizeof(id));
 	ck_assert(wait_state(id, "b"));
 	ck_assert(h_log_has(&env, "state=b event=webhook"));
 	assert_all_gone(1);
@@ -372,7 +357,7 @@ START_TEST(restart_resumes_the_call)
 
 	start(NULL, NULL);
 	ck_assert_int_eq(h_sim_ctl(&env, "media?playback_ms=600000"), 200);
-	call("exten=43720270346", id, sizeof(id));
+	h_sim_call(&env, "exten=43720270346", id, sizeof(id));
 	ck_assert(wait_state(id, "greeting"));
 	ck_assert(H_WAIT_FOR(h_sim_stat(&env, "play") == 1));
 	flow = h_worker_pid(&env, "flow-worker");
@@ -490,7 +475,7 @@ START_TEST(actions_play_stop_record_continue)
 
 	start(MISC_FLOW, NULL);
 	ck_assert_int_eq(h_sim_ctl(&env, "media?playback_ms=600000"), 200);
-	call("exten=321", id, sizeof(id));
+	h_sim_call(&env, "exten=321", id, sizeof(id));
 	ck_assert(wait_state(id, "s2"));
 	ck_assert_int_eq(h_sim_stat(&env, "stop_playback"), 1);
 	dtmf(id, "5");

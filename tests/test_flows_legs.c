@@ -50,21 +50,6 @@ start(const char *flow_text, const char *more)
 	ck_assert(h_wait_log(&env, "call flows loaded"));
 }
 
-/* An incoming call; its channel id into id. */
-static void
-call(char *id, size_t size)
-{
-	struct h_resp	*r = malloc(sizeof(*r));
-	char		*p;
-
-	ck_assert_int_eq(h_http(env.ari_port, "GET", "/_sim/call?exten=1",
-	    r), 200);
-	ck_assert_ptr_nonnull(p = strstr(r->body, "\"channel\":\""));
-	p += strlen("\"channel\":\"");
-	snprintf(id, size, "%.*s", (int)strcspn(p, "\""), p);
-	free(r);
-}
-
 /* GET an ARI path of the simulator, as the flow-worker would. */
 static void
 ari(const char *path, struct h_resp *r)
@@ -151,7 +136,7 @@ dial_bridged(char *id, char *leg, char *bridge, size_t size)
 	struct h_resp	*r = malloc(sizeof(*r));
 
 	start(DIAL_FLOW, NULL);
-	call(id, size);
+	h_sim_call(&env, "exten=1", id, size);
 	ck_assert(h_wait_log(&env, "dialled leg answered"));
 	ck_assert(H_WAIT_FOR(h_sim_stat(&env, "bridge_add") == 1));
 	ck_assert(H_WAIT_FOR(h_sim_stat(&env, "variable_set") == 3));
@@ -197,7 +182,7 @@ START_TEST(bot_leg_is_adopted_then_its_end_goes_on)
 	pid_t	flow;
 
 	start(BOT_FLOW, "BOT_MEDIA_HOST=127.0.0.1:40000");
-	call(id, sizeof(id));
+	h_sim_call(&env, "exten=1", id, sizeof(id));
 	ck_assert(H_WAIT_FOR(h_sim_stat(&env, "bridge_add") == 1));
 	/* State entry, then the bridged record. */
 	ck_assert(H_WAIT_FOR(h_sim_stat(&env, "variable_set") == 2));
@@ -231,7 +216,7 @@ dial_ringing(char *id, char *leg, size_t size)
 	start(DIAL_FLOW, NULL);
 	ck_assert_int_eq(h_sim_ctl(&env, "media?answer_delay_ms=600000"),
 	    200);
-	call(id, size);
+	h_sim_call(&env, "exten=1", id, size);
 	/* State entry, then the ringing leg on MAI_STATE. */
 	ck_assert(H_WAIT_FOR(h_sim_stat(&env, "variable_set") == 2));
 	ari("/ari/channels", r);

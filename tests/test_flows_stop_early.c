@@ -58,21 +58,6 @@ start(void)
 	    "hold_behind_playback=1&hold_play=1", NULL);
 }
 
-/* /_sim/call?exten=E; the new channel's id into id. */
-static void
-call(const char *exten, char *id, size_t size)
-{
-	struct h_resp	*r = malloc(sizeof(*r));
-	char		 path[128], *p;
-
-	snprintf(path, sizeof(path), "/_sim/call?exten=%s", exten);
-	ck_assert_int_eq(h_http(env.ari_port, "GET", path, r), 200);
-	ck_assert_ptr_nonnull(p = strstr(r->body, "\"channel\":\""));
-	p += strlen("\"channel\":\"");
-	snprintf(id, size, "%.*s", (int)strcspn(p, "\""), p);
-	free(r);
-}
-
 /*
  * The simulator's answers in order: the channel's first play must be
  * answered 201, and its playback stopped by exactly one DELETE, answered
@@ -115,10 +100,11 @@ static void
 stop_while_play_unanswered(const char *exten, const char *flow,
     const char *event)
 {
-	char	id[128], cmd[256], needle[256];
+	char	id[128], cmd[256], needle[256], query[64];
 
 	start();
-	call(exten, id, sizeof(id));
+	snprintf(query, sizeof(query), "exten=%s", exten);
+	h_sim_call(&env, query, id, sizeof(id));
 	ck_assert_msg(H_WAIT_FOR(h_sim_stat(&env, "held_plays") == 1),
 	    "held_plays=%ld", h_sim_stat(&env, "held_plays"));
 	snprintf(cmd, sizeof(cmd), "dtmf?channel=%s&digits=5", id);

@@ -188,6 +188,25 @@ log_number(long from, const char *key)
 	return n;
 }
 
+/* The token after the first `key` in our log after byte `from`. */
+bool
+log_token(long from, const char *key, char *dst, size_t size)
+{
+	char	*buf = h_slurp_from(env.log, from), *p;
+	size_t	 n = 0;
+
+	if ((p = strstr(buf, key)) != NULL) {
+		p += strlen(key);
+		n = strcspn(p, " \n");
+		if (n >= size)
+			n = 0;
+		memcpy(dst, p, n);
+	}
+	dst[n] = '\0';
+	free(buf);
+	return n > 0;
+}
+
 /*
  * Do the needles appear in this order in our log after byte `from`?
  * On failure, *missing names the first one not found.

@@ -45,6 +45,7 @@ bool		 all_gone(void);
 long		 log_size(void);
 int		 log_count(long, const char *);
 int		 log_number(long, const char *);
+bool		 log_token(long, const char *, char *, size_t);
 bool		 log_in_order(long, const char *const *, const char **);
 void		 e2e_call_over(long, long, const char *const *);
 

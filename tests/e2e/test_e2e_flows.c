@@ -162,23 +162,6 @@ START_TEST(caller_hangup_during_playback_leaves_nothing)
 }
 END_TEST
 
-/* The first call's id in our log after byte `from`, or "". */
-static void
-call_id(long from, char *dst, size_t size)
-{
-	char	*buf = h_slurp_from(env.log, from), *p;
-	size_t	 n = 0;
-
-	if ((p = strstr(buf, "call started id=")) != NULL) {
-		p += strlen("call started id=");
-		if ((n = strcspn(p, " \n")) >= size)
-			n = 0;
-		memcpy(dst, p, n);
-	}
-	dst[n] = '\0';
-	free(buf);
-}
-
 /*
  * A setvar while an async play goes on: Asterisk 22 answers it only when
  * the sound ends, after the ARI request bound (5 s), so the flow-worker
@@ -196,7 +179,7 @@ START_TEST(setvar_behind_async_play_does_not_fail_the_call)
 	ck_assert_int_eq(ast(NULL, 0, ORIGINATE), 0);
 	ck_assert(WAIT_UPTO(H_WAIT_MS, log_count(from,
 	    "call started id=") == 1));
-	call_id(from, id, sizeof(id));
+	ck_assert(log_token(from, "call started id=", id, sizeof(id)));
 	ck_assert_msg(WAIT_UPTO(H_WAIT_MS, log_count(from,
 	    "flow=held state=after event=done") == 1), "the flow did not go "
 	    "on after the setvar (log %s)", env.log);

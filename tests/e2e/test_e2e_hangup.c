@@ -70,25 +70,6 @@ static int		 wh_fd = -1;
 
 /* --- reading the flow-worker's log -------------------------------------- */
 
-/* The token after the first `key` in our log after byte `from`. */
-static bool
-log_token(long from, const char *key, char *dst, size_t size)
-{
-	char	*buf = h_slurp_from(env.log, from), *p;
-	size_t	 n = 0;
-
-	if ((p = strstr(buf, key)) != NULL) {
-		p += strlen(key);
-		n = strcspn(p, " \n");
-		if (n >= size)
-			n = 0;
-		memcpy(dst, p, n);
-	}
-	dst[n] = '\0';
-	free(buf);
-	return n > 0;
-}
-
 /* Every "call id=ID object=X" and "call id=ID recording=X" so far. */
 static void
 hcall_objects(struct hcall *hc)

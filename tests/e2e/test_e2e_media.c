@@ -79,20 +79,6 @@ media_start(int hook_port, const char *bot)
 	e2e_start_ready(NULL, more);
 }
 
-/* The id in the first "call started id=" line after from, or "". */
-static void
-log_call_id(long from, char *id, size_t size)
-{
-	char	*buf = h_slurp_from(env.log, from), *p;
-
-	id[0] = '\0';
-	if ((p = strstr(buf, "call started id=")) != NULL) {
-		p += strlen("call started id=");
-		snprintf(id, size, "%.*s", (int)strcspn(p, " \n"), p);
-	}
-	free(buf);
-}
-
 /* The channel whose name starts with prefix (and ends with suffix). */
 static bool
 find_channel(const char *prefix, const char *suffix, char *id, char *name,
@@ -281,7 +267,7 @@ START_TEST(webhook_answer_picks_state_and_sets_variables)
 	ck_assert_msg(WAIT_UPTO(H_WAIT_MS, log_count(from,
 	    "flow=hook state=gold event=webhook") == 1),
 	    "no webhook branch (log %s)", env.log);
-	log_call_id(from, id, sizeof(id));
+	ck_assert(log_token(from, "call started id=", id, sizeof(id)));
 	ck_assert_str_ne(id, "");
 	/* gold waits 10 s: the call is still up. */
 	ck_assert_int_eq(chan_var(id, "CODE", v, sizeof(v)), 200);
