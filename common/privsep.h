@@ -16,7 +16,9 @@ void	sandbox_enter(enum mai_role);
 
 /* worker.c */
 void	worker_hello(enum mai_role);
+int	worker_take_config(struct mai_config *, const void *, size_t);
 void	worker_recv_config(struct mai_config *);
+size_t	worker_recv_flows(void *, size_t);
 int	worker_recv_listener(void);
 void	worker_send_flag(enum mai_flag, int);
 void	worker_send_counters(const struct mai_counters *);

@@ -77,15 +77,55 @@ worker_wait_frame(uint8_t want, void *buf, size_t size, int *fdp)
 	return n;
 }
 
+/*
+ * Take a CONFIG frame's payload: the one way every worker reads it, at
+ * start and after a reload.  The strings are fixed-size arrays filled by
+ * the supervisor; each is cut at its last byte here, so nothing after
+ * this reads past one.  -1 when the size is wrong (nothing taken).
+ */
+int
+worker_take_config(struct mai_config *conf, const void *buf, size_t len)
+{
+	if (len != sizeof(*conf)) {
+		log_warnx("config from supervisor has len=%zu, ignored", len);
+		return -1;
+	}
+	memcpy(conf, buf, sizeof(*conf));
+#define CUT(s)	((s)[sizeof(s) - 1] = '\0')
+	CUT(conf->ari_host);
+	CUT(conf->ari_user);
+	CUT(conf->ari_password);
+	CUT(conf->ari_app);
+	CUT(conf->flows_file);
+	CUT(conf->bot_media);
+	CUT(conf->bot_format);
+	CUT(conf->bot_transport);
+#undef CUT
+	log_setlevel(conf->log_level, conf->log_json);
+	return 0;
+}
+
 void
 worker_recv_config(struct mai_config *conf)
 {
-	worker_wait_frame(MAI_MSG_CONFIG, conf, sizeof(*conf), NULL);
-	conf->ari_host[sizeof(conf->ari_host) - 1] = '\0';
-	conf->ari_user[sizeof(conf->ari_user) - 1] = '\0';
-	conf->ari_password[sizeof(conf->ari_password) - 1] = '\0';
-	conf->ari_app[sizeof(conf->ari_app) - 1] = '\0';
-	log_setlevel(conf->log_level, conf->log_json);
+	struct mai_config	wire;
+	ssize_t			n;
+
+	n = worker_wait_frame(MAI_MSG_CONFIG, &wire, sizeof(wire), NULL);
+	if (worker_take_config(conf, &wire, (size_t)n) == -1)
+		fatalx("config from supervisor has the wrong size");
+	explicit_bzero(&wire, sizeof(wire));
+}
+
+/*
+ * The flow file's bytes (FLOWS), which the supervisor sends to the
+ * flow-worker right after CONFIG, empty when it has no file.  Returns
+ * their length; buf must hold MAI_FRAME_PAYLOAD_MAX bytes.
+ */
+size_t
+worker_recv_flows(void *buf, size_t size)
+{
+	return (size_t)worker_wait_frame(MAI_MSG_FLOWS, buf, size, NULL);
 }
 
 int

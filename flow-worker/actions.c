@@ -52,7 +52,7 @@ void
 action_quiet_cb(struct call *c, const struct ari_result *res, uint32_t gen)
 {
 	(void)gen;
-	if (res->error != NULL && areq_gone(c, res))
+	if (res->error != NULL && chanq_gone(c, res))
 		call_end(c, "channel gone");
 }
 
@@ -268,7 +268,7 @@ static void
 leave_cb(struct call *c, const struct ari_result *res, uint32_t gen)
 {
 	(void)gen;
-	if (res->error == NULL || areq_gone(c, res))
+	if (res->error == NULL || chanq_gone(c, res))
 		return;		/* StasisEnd follows and ends the call */
 	log_warnx("call id=%s: %s; ending it here", c->id, res->error);
 	call_end(c, "could not leave the flow");

@@ -61,8 +61,9 @@ ariev_continue(struct flow *f, const char *id, const char *why)
 		areq_loose(f, "POST", path);
 }
 
-void
-ariev_stasis_start(struct flow *f, struct json_object *ev)
+/* A new call, or one of our legs entering; rx_ns: when it was read. */
+static void
+ariev_stasis_start(struct flow *f, struct json_object *ev, uint64_t rx_ns)
 {
 	struct json_object	*ch = NULL, *args;
 	const char		*id = ev_str(ev, "channel", "id"), *arg = NULL;
@@ -102,6 +103,7 @@ ariev_stasis_start(struct flow *f, struct json_object *ev)
 		ariev_continue(f, id, "too many calls or id too long");
 		return;
 	}
+	c->stasis_ns = rx_ns;
 	ariev_fill_call(c, ch);
 	c->fs = f->fs;
 	c->fs->refs++;
@@ -179,15 +181,16 @@ ariev_media(struct flow *f, struct json_object *ev, const char *obj,
 		action_playback_done(c, id, failed);
 }
 
+/* One ARI event; rx_ns: when this process read it. */
 void
-ariev_handle(struct flow *f, struct json_object *ev)
+ariev_handle(struct flow *f, struct json_object *ev, uint64_t rx_ns)
 {
 	const char	*type = ev_str(ev, "type", NULL);
 
 	if (type == NULL)
 		return;
 	if (strcmp(type, "StasisStart") == 0)
-		ariev_stasis_start(f, ev);
+		ariev_stasis_start(f, ev, rx_ns);
 	else if (strcmp(type, "StasisEnd") == 0 ||
 	    strcmp(type, "ChannelDestroyed") == 0 ||
 	    strcmp(type, "ChannelHangupRequest") == 0)

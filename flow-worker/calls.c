@@ -105,7 +105,6 @@ call_new(struct flow *f, const char *id)
 	c->phase = CALL_RUNNING;
 	/* Ids of a restarted worker must not collide with its predecessor's. */
 	c->idseq = arc4random();
-	c->t0_ns = f->rx_ns;
 	TAILQ_INIT(&c->reqs);
 	snprintf(c->id, sizeof(c->id), "%s", id);
 	if ((c->ev_act = evtimer_new(f->base, action_timer, c)) == NULL ||

@@ -84,7 +84,7 @@ static void
 engine_ignore_cb(struct call *c, const struct ari_result *res, uint32_t gen)
 {
 	(void)gen;
-	if (areq_gone(c, res))
+	if (chanq_gone(c, res))
 		call_end(c, "channel gone");
 }
 
@@ -310,7 +310,7 @@ engine_event(struct call *c, const char *ev, const char *value)
 void
 engine_ari_failed(struct call *c, const struct ari_result *res)
 {
-	if (areq_gone(c, res)) {
+	if (chanq_gone(c, res)) {
 		call_end(c, "channel gone");
 		return;
 	}

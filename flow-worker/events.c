@@ -16,40 +16,14 @@
 #include "flow.h"
 
 static char	ipc_buf[MAI_FRAME_PAYLOAD_MAX];
-static const uint64_t latency_bounds_us[] = MAI_LATENCY_BOUNDS_US;
-_Static_assert(sizeof(latency_bounds_us) / sizeof(latency_bounds_us[0]) ==
-    MAI_LATENCY_BUCKETS - 1, "one bucket per bound, plus +Inf");
 
-/* One histogram sample of d_ns. */
+/*
+ * One event, read from the supervisor's socket at rx_ns (CLOCK_MONOTONIC):
+ * the start of a new call's answer latency.
+ */
 void
-flow_latency_add(struct mai_latency *l, uint64_t d_ns)
-{
-	uint64_t	us = d_ns / 1000;
-	size_t		i, n = sizeof(latency_bounds_us) /
-			    sizeof(latency_bounds_us[0]);
-
-	for (i = 0; i < n && us > latency_bounds_us[i]; i++)
-		;
-	l->bucket[i]++;
-	l->count++;
-	l->sum_ns += d_ns;
-	if (d_ns > l->max_ns)
-		l->max_ns = d_ns;
-}
-
-/* How long the event took through mai to us. */
-static void
-flow_latency_record(struct flow *f, uint64_t ts_ns)
-{
-	uint64_t	now = frame_now_ns();
-
-	if (ts_ns == 0 || ts_ns > now)
-		return;
-	flow_latency_add(&f->lat[MAI_LAT_RELAY], now - ts_ns);
-}
-
-void
-flow_event_handle(struct flow *f, uint64_t seq, const char *data, size_t len)
+flow_event_handle(struct flow *f, uint64_t seq, const char *data, size_t len,
+    uint64_t rx_ns)
 {
 	struct json_object	*obj, *type;
 
@@ -70,7 +44,7 @@ flow_event_handle(struct flow *f, uint64_t seq, const char *data, size_t len)
 	}
 	log_debug("event seq=%llu type=%s", (unsigned long long)seq,
 	    json_object_get_string(type));
-	ariev_handle(f, obj);
+	ariev_handle(f, obj, rx_ns);
 	json_object_put(obj);
 }
 
@@ -94,7 +68,7 @@ flow_ack(struct flow *f)
 static void
 flow_ipc_frame(struct flow *f, const struct mai_frame_hdr *hdr, size_t len)
 {
-	char	err[FLOW_ERR_MAX];
+	uint64_t	rx_ns;
 
 	if (!msg_payload_ok(hdr->type, len)) {
 		log_warnx("frame from supervisor refused type=%s len=%zu",
@@ -103,22 +77,20 @@ flow_ipc_frame(struct flow *f, const struct mai_frame_hdr *hdr, size_t len)
 	}
 	switch (hdr->type) {
 	case MAI_MSG_EVENT:
-		flow_latency_record(f, hdr->ts_ns);
-		f->rx_ns = frame_now_ns();
-		flow_event_handle(f, hdr->seq, ipc_buf, len);
-		f->rx_ns = 0;
+		rx_ns = frame_now_ns();
+		latency_relay(f, hdr->ts_ns, rx_ns);
+		flow_event_handle(f, hdr->seq, ipc_buf, len, rx_ns);
 		break;
 	case MAI_MSG_CONFIG:
 		/* A reload: new settings and flows, calls keep running. */
-		memcpy(&f->conf, ipc_buf, sizeof(f->conf));
-		log_setlevel(f->conf.log_level, f->conf.log_json);
-		if (ari_rest_configure(f->rest, &f->conf) == -1)
+		if (worker_take_config(&f->conf, ipc_buf, len) == 0 &&
+		    ari_rest_configure(f->rest, &f->conf) == -1)
 			log_warnx("reload: ARI credentials not taken over");
+		explicit_bzero(ipc_buf, len);
 		break;
 	case MAI_MSG_FLOWS:
 		/* The flow file's bytes, after CONFIG at start and reload. */
-		flow_flows_set(f, flowset_parse(f->conf.flows_file, ipc_buf,
-		    len, err, sizeof(err)), err);
+		flow_flows_take(f, ipc_buf, len);
 		break;
 	default:
 		log_warnx("unexpected frame from supervisor type=%s",
@@ -168,18 +140,6 @@ flow_ipc_read_cb(evutil_socket_t fd, short ev, void *arg)
 	flow_ack(f);
 }
 
-/* Both histograms, when either has new samples. */
-static void
-flow_latency_send(struct flow *f)
-{
-	uint64_t	n = f->lat[MAI_LAT_RELAY].count +
-			    f->lat[MAI_LAT_ANSWER].count;
-
-	if (n != f->lat_reported && frame_send(MAI_IPC_FD, MAI_MSG_LATENCY,
-	    0, f->lat, sizeof(f->lat)) >= 0)
-		f->lat_reported = n;
-}
-
 static void
 flow_counters_cb(evutil_socket_t fd, short ev, void *arg)
 {
@@ -190,9 +150,9 @@ flow_counters_cb(evutil_socket_t fd, short ev, void *arg)
 	flow_ack(f);
 	if (++f->answer_lat_ticks >= FLOW_LATENCY_LOG_TICKS) {
 		f->answer_lat_ticks = 0;
-		areq_latency_log(f, 0);
+		latency_log(f, 0);
 	}
-	flow_latency_send(f);
+	latency_report(f);
 	if (memcmp(&f->counters, &f->reported, sizeof(f->counters)) == 0)
 		return;
 	worker_send_counters(&f->counters);

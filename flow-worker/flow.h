@@ -61,9 +61,6 @@ struct ari_result;
 #define FLOW_ARI_TIMEOUT_MS	5000
 #define FLOW_WEBHOOK_TIMEOUT_MS	3000	/* default of the action */
 
-/* At start, how long the FLOWS frame may take after CONFIG. */
-#define FLOW_FLOWS_WAIT_MS	2000
-
 /* Restart reconciliation. */
 #define FLOW_RECONCILE_HOLD_MS	5000	/* events wait at most this long */
 #define FLOW_RECONCILE_RETRY_MS	500
@@ -257,9 +254,9 @@ struct call {
 	char			 caller_name[FLOW_TEXT_MAX];
 	char			 ev_name[FLOW_NAME_MAX];	/* why we are here */
 	char			 ev_value[FLOW_DIGITS_MAX + 1];
-	uint64_t		 t0_ns;		/* StasisStart frame read; 0
-						   once its first request
-						   (the answer) is queued */
+	uint64_t		 stasis_ns;	/* its StasisStart was read
+						   (latency.c); 0 once its
+						   first request is queued */
 };
 
 LIST_HEAD(call_bucket, call);
@@ -308,8 +305,6 @@ struct flow {
 	struct areq_list	 backlog_first;	/* the same, a call's first
 						   request (answer): first */
 	size_t			 nbacklog;	/* both lists */
-	uint64_t		 rx_ns;		/* the event being handled was
-						   read then; 0 outside */
 	uint64_t		 answer_lat_logged;	/* count last logged */
 	unsigned int		 answer_lat_ticks;
 	uint8_t			 holding;	/* events wait for reconcile */
@@ -368,7 +363,6 @@ void		 var_expand(const struct call *, const char *, char *, size_t);
 /* areq.c */
 typedef void	(*areq_cb)(struct call *, const struct ari_result *,
 		    uint32_t);
-void		 areq_init(struct flow *);
 void		 areq_call(struct call *, const char *, const char *, areq_cb);
 void		 areq_call_behind(struct call *, const char *, const char *,
 		    const char *);
@@ -378,9 +372,16 @@ int		 areq_webhook(struct call *, const char *, struct json_object *,
 		    unsigned int, areq_cb);
 void		 areq_forget_webhook(struct call *);
 void		 areq_detach_all(struct call *);
-int		 areq_gone(const struct call *, const struct ari_result *);
 int		 areq_path_add(char *, size_t, const char *, const char *);
-void		 areq_latency_log(struct flow *, int);
+
+/* backlog.c */
+void		 backlog_init(struct flow *);
+
+/* chanq.c */
+int		 chanq_behind_media(const char *, const char *, const char *);
+int		 chanq_benign(const char *, const char *,
+		    const struct ari_result *);
+int		 chanq_gone(const struct call *, const struct ari_result *);
 
 /* engine.c */
 void		 engine_state_timer(evutil_socket_t, short, void *);
@@ -424,8 +425,7 @@ void		 legs_adopt(struct call *, const struct act *, const char *,
 void		 webhook_start(struct call *, const struct act *);
 
 /* ariev.c */
-void		 ariev_handle(struct flow *, struct json_object *);
-void		 ariev_stasis_start(struct flow *, struct json_object *);
+void		 ariev_handle(struct flow *, struct json_object *, uint64_t);
 void		 ariev_fill_call(struct call *, struct json_object *);
 void		 ariev_orphan(struct flow *, const char *);
 
@@ -451,10 +451,16 @@ void		 adopt_free(struct flow *);
 /* events.c */
 void		 flow_ipc_attach(struct flow *);
 void		 flow_ipc_hold(struct flow *, int);
-void		 flow_event_handle(struct flow *, uint64_t, const char *, size_t);
-void		 flow_latency_add(struct mai_latency *, uint64_t);
+void		 flow_event_handle(struct flow *, uint64_t, const char *, size_t,
+		    uint64_t);
+
+/* latency.c */
+void		 latency_relay(struct flow *, uint64_t, uint64_t);
+void		 latency_answer(struct flow *, uint64_t, uint64_t);
+void		 latency_log(struct flow *, int);
+void		 latency_report(struct flow *);
 
 /* main.c */
-void		 flow_flows_set(struct flow *, struct flowset *, const char *);
+void		 flow_flows_take(struct flow *, const char *, size_t);
 
 #endif /* MAI_FLOW_H */

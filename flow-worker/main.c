@@ -10,9 +10,6 @@
  * `mai-flow-worker --check FILE` only reads and checks a flow file, for
  * operators (and for `mai-supervisor -t`): exit 0 when it can be used.
  */
-#include <sys/socket.h>
-
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,14 +34,19 @@ flow_signal_cb(evutil_socket_t sig, short ev, void *arg)
 }
 
 /*
- * New flows (parsed, or NULL with the reason in err).  A broken file never
- * replaces working flows; at start it leaves none, and calls continue in
- * the dialplan until a reload brings a valid one.
+ * The flow file's bytes from the supervisor (FLOWS: at start and after a
+ * reload).  A broken file never replaces working flows; at start it
+ * leaves none, and calls continue in the dialplan until a reload brings a
+ * valid one.
  */
 void
-flow_flows_set(struct flow *f, struct flowset *fs, const char *err)
+flow_flows_take(struct flow *f, const char *buf, size_t len)
 {
-	int	reload = f->flows_seen;
+	struct flowset	*fs;
+	char		 err[FLOW_ERR_MAX];
+	int		 reload = f->flows_seen;
+
+	fs = flowset_parse(f->conf.flows_file, buf, len, err, sizeof(err));
 
 	f->flows_seen = 1;
 	if (fs == NULL) {
@@ -65,32 +67,20 @@ flow_flows_set(struct flow *f, struct flowset *fs, const char *err)
 }
 
 /*
- * The supervisor sends the flow file's bytes (FLOWS) right after CONFIG:
- * this process opens no files.  They are taken here, before events and
- * the reconciliation, so that resumed calls find their flows.
+ * The supervisor sends the flow file's bytes right after CONFIG: this
+ * process opens no files.  They are taken before events and the takeover
+ * of running calls, so that resumed calls find their flows.
  */
 static void
 flow_first_flows(struct flow *f)
 {
-	struct pollfd		pfd = { .fd = MAI_IPC_FD, .events = POLLIN };
-	struct mai_frame_hdr	hdr;
-	char			err[FLOW_ERR_MAX], *buf;
-	ssize_t			n;
+	char	*buf;
+	size_t	 n;
 
-	if (poll(&pfd, 1, FLOW_FLOWS_WAIT_MS) != 1 ||
-	    recv(MAI_IPC_FD, &hdr, sizeof(hdr), MSG_PEEK) !=
-	    (ssize_t)sizeof(hdr) || hdr.type != MAI_MSG_FLOWS) {
-		log_warnx("no flow file from the supervisor yet");
-		return;
-	}
 	if ((buf = malloc(MAI_FRAME_PAYLOAD_MAX)) == NULL)
 		fatal("flows buffer");
-	n = frame_recv(MAI_IPC_FD, &hdr, buf, MAI_FRAME_PAYLOAD_MAX, NULL);
-	if (n < 0)
-		flow_flows_set(f, NULL, frame_error(n));
-	else
-		flow_flows_set(f, flowset_parse(f->conf.flows_file, buf,
-		    (size_t)n, err, sizeof(err)), err);
+	n = worker_recv_flows(buf, MAI_FRAME_PAYLOAD_MAX);
+	flow_flows_take(f, buf, n);
 	free(buf);
 }
 
@@ -120,14 +110,14 @@ flow_setup(struct flow *f)
 	if ((f->rest = ari_rest_new(f->base, &f->conf)) == NULL)
 		fatalx("ARI REST client: out of memory");
 	calls_init(f);
-	areq_init(f);
+	backlog_init(f);
 	flow_first_flows(f);
 }
 
 static void
 flow_teardown(struct flow *f)
 {
-	areq_latency_log(f, 1);
+	latency_log(f, 1);
 	calls_free_all(f);
 	adopt_free(f);
 	ari_rest_free(f->rest);

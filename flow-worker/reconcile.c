@@ -47,7 +47,7 @@ reconcile_var_cb(struct call *c, const struct ari_result *res, uint32_t gen)
 	struct json_object	*v;
 
 	(void)gen;
-	if (areq_gone(c, res)) {
+	if (chanq_gone(c, res)) {
 		call_end(c, "gone before it was resumed");
 		return;
 	}

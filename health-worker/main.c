@@ -49,27 +49,20 @@ health_listener_prepare(int fd)
 		fatal("cannot make the listen socket non-blocking");
 }
 
-/* The supervisor's strings come from a socket: never trust their ends. */
-static void
-health_config_terminate(struct mai_config *c)
-{
-	c->ari_host[sizeof(c->ari_host) - 1] = '\0';
-	c->ari_user[sizeof(c->ari_user) - 1] = '\0';
-	c->ari_password[sizeof(c->ari_password) - 1] = '\0';
-	c->ari_app[sizeof(c->ari_app) - 1] = '\0';
-}
-
 /* A reload: new log level, credentials and probe timing; same user. */
 static void
-health_reconfigure(struct health *h, struct mai_config *nc)
+health_reconfigure(struct health *h, const void *buf, size_t len)
 {
-	health_config_terminate(nc);
-	if (nc->drop_user != h->conf.drop_user || nc->uid != h->conf.uid ||
-	    nc->gid != h->conf.gid)
+	struct mai_config	nc;
+
+	if (worker_take_config(&nc, buf, len) == -1)
+		return;
+	if (nc.drop_user != h->conf.drop_user || nc.uid != h->conf.uid ||
+	    nc.gid != h->conf.gid)
 		log_warnx("user change ignored until the health-worker restarts");
 	explicit_bzero(&h->conf, sizeof(h->conf));
-	memcpy(&h->conf, nc, sizeof(h->conf));
-	log_setlevel(h->conf.log_level, h->conf.log_json);
+	h->conf = nc;
+	explicit_bzero(&nc, sizeof(nc));
 	probe_reconfigure(&h->probe);
 	log_info("config applied log_level=%s probe_interval_ms=%u "
 	    "probe_timeout_ms=%u", log_level_name(h->conf.log_level),
@@ -166,7 +159,7 @@ health_dispatch_supervisor(evutil_socket_t fd, short what, void *arg)
 			health_snapshot(h, &buf.snap);
 			break;
 		case MAI_MSG_CONFIG:
-			health_reconfigure(h, &buf.conf);
+			health_reconfigure(h, &buf.conf, (size_t)n);
 			break;
 		default:
 			log_warnx("unexpected %s frame from supervisor ignored",

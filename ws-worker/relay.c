@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "privsep.h"
 #include "ws.h"
 
 #define FLAG_UNSENT	0xff	/* so that every flag goes out once at start */
@@ -255,17 +256,8 @@ relay_config(const void *buf, size_t len)
 {
 	struct mai_config	conf;
 
-	if (len != sizeof(conf)) {
-		log_warnx("config from supervisor has len=%zu, ignored", len);
-		return;
-	}
-	memcpy(&conf, buf, sizeof(conf));
-	conf.ari_host[sizeof(conf.ari_host) - 1] = '\0';
-	conf.ari_user[sizeof(conf.ari_user) - 1] = '\0';
-	conf.ari_password[sizeof(conf.ari_password) - 1] = '\0';
-	conf.ari_app[sizeof(conf.ari_app) - 1] = '\0';
-	log_setlevel(conf.log_level, conf.log_json);
-	link_reload(&conf);
+	if (worker_take_config(&conf, buf, len) == 0)
+		link_reload(&conf);
 	explicit_bzero(&conf, sizeof(conf));
 }
 
