@@ -48,7 +48,7 @@ inbox_refuse(size_t len)
 {
 	uint64_t	suppressed;
 
-	relay_count(MAI_CNT_WS_FRAMES_REFUSED);
+	parent_count(MAI_CNT_WS_FRAMES_REFUSED);
 	if (ratelim_pass(&inbox.big_log, &suppressed))
 		log_warnx("ARI message refused: len=%zu over the frame bound "
 		    "max=%zu suppressed=%llu", len, MAI_FRAME_PAYLOAD_MAX,
@@ -60,7 +60,7 @@ inbox_malformed(enum json_verdict v, size_t len)
 {
 	uint64_t	suppressed;
 
-	relay_count(MAI_CNT_WS_MALFORMED);
+	parent_count(MAI_CNT_WS_MALFORMED);
 	if (ratelim_pass(&inbox.bad_log, &suppressed))
 		log_warnx("ARI message dropped: %s len=%zu suppressed=%llu",
 		    json_verdict_name(v), len, (unsigned long long)suppressed);
@@ -77,15 +77,15 @@ inbox_deliver(const char *buf, size_t len)
 		inbox_malformed(v, len);
 		return;
 	}
-	relay_count(MAI_CNT_WS_EVENTS_IN);
+	parent_count(MAI_CNT_WS_EVENTS_IN);
 	replaced = ev.type_len == sizeof(APP_REPLACED_TYPE) - 1 &&
 	    memcmp(ev.type, APP_REPLACED_TYPE, ev.type_len) == 0;
-	relay_event(buf, len);
+	parent_event(buf, len);
 	if (replaced)
 		link_app_replaced();
-	else if (link_is_up() && !relay_flag_get(MAI_FLAG_EVENTS_RECEIVED)) {
-		relay_flag(MAI_FLAG_EVENTS_RECEIVED, 1);
-		probe_event_seen();
+	else if (link_is_up() && !parent_flag_get(MAI_FLAG_EVENTS_RECEIVED)) {
+		parent_flag(MAI_FLAG_EVENTS_RECEIVED, 1);
+		delivery_event_seen();
 		log_info("first ARI event since connect type=%.*s",
 		    (int)(ev.type_len > 64 ? 64 : ev.type_len), ev.type);
 	}

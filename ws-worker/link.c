@@ -108,7 +108,7 @@ static void
 link_retry_cb(lws_sorted_usec_list_t *sul)
 {
 	(void)sul;
-	relay_count(MAI_CNT_WS_RECONNECTS);
+	parent_count(MAI_CNT_WS_RECONNECTS);
 	link_connect();
 }
 
@@ -133,10 +133,10 @@ link_down(void)
 	lk.wsi = NULL;
 	lk.state = LINK_DOWN;
 	lk.up_since = 0;
-	relay_flag(MAI_FLAG_WS_CONNECTED, 0);
-	relay_flag(MAI_FLAG_EVENTS_RECEIVED, 0);
+	parent_flag(MAI_FLAG_WS_CONNECTED, 0);
+	parent_flag(MAI_FLAG_EVENTS_RECEIVED, 0);
 	keepalive_stop();
-	probe_stop();
+	delivery_stop();
 	inbox_reset();
 	if (lk.stopping) {
 		/* Wake the loop: main() exits once the link is down. */
@@ -247,7 +247,7 @@ link_connection_error(struct lws *wsi, const char *in, size_t len)
 	if ((status = lws_http_client_http_response(wsi)) == 0)
 		status = lk.http_status;
 	if (status == 401 || strstr(why, "unauthorized") != NULL) {
-		relay_flag(MAI_FLAG_WS_AUTH_REJECTED, 1);
+		parent_flag(MAI_FLAG_WS_AUTH_REJECTED, 1);
 		link_log_failure(FAIL_AUTH, 401, why);
 	} else if (status != 0)
 		link_log_failure(FAIL_STATUS, status, why);
@@ -266,17 +266,17 @@ link_established(struct lws *wsi)
 	lk.state = LINK_UP;
 	lk.up_since = lws_now_usecs();
 	lk.last_fail = FAIL_NONE;
-	relay_flag(MAI_FLAG_WS_CONNECTED, 1);
-	relay_flag(MAI_FLAG_WS_AUTH_REJECTED, 0);
+	parent_flag(MAI_FLAG_WS_CONNECTED, 1);
+	parent_flag(MAI_FLAG_WS_AUTH_REJECTED, 0);
 	log_info("ARI WebSocket connected url=%s attempts=%llu", lk.url_log,
 	    (unsigned long long)lk.attempts);
 	lk.attempts = 0;
 	keepalive_start(lk.ctx, wsi);
-	/* The probe goes to the address we reached: no second DNS lookup. */
+	/* The delivery check goes to the address we reached: no second DNS lookup. */
 	if (lws_get_peer_simple(wsi, peer, sizeof(peer)) == NULL)
 		peer[0] = '\0';
 	if (!lk.replaced)
-		probe_start(peer);
+		delivery_start(peer);
 }
 
 static void
@@ -374,8 +374,8 @@ link_dead(const char *why)
 	if (lk.wsi == NULL)
 		return;
 	log_warnx("ARI WebSocket dead: %s url=%s", why, lk.url_log);
-	relay_flag(MAI_FLAG_WS_CONNECTED, 0);
-	relay_flag(MAI_FLAG_EVENTS_RECEIVED, 0);
+	parent_flag(MAI_FLAG_WS_CONNECTED, 0);
+	parent_flag(MAI_FLAG_EVENTS_RECEIVED, 0);
 	lk.state = LINK_CLOSING;
 	lk.last_fail = FAIL_CLOSED;
 	lws_set_timeout(lk.wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
@@ -429,8 +429,8 @@ link_app_replaced(void)
 	if (lk.replaced)
 		return;
 	lk.replaced = true;
-	relay_flag(MAI_FLAG_APP_REPLACED, 1);
-	probe_stop();
+	parent_flag(MAI_FLAG_APP_REPLACED, 1);
+	delivery_stop();
 	log_warnx("ApplicationReplaced: another client (another orchestrator "
 	    "with ARI_APP=%s?) took over the application; events for it stop "
 	    "here and the ws-worker will not fight back until a reload or "
@@ -460,7 +460,7 @@ link_reload(const struct mai_config *c)
 	if (!moved && !lk.replaced)
 		return;
 	lk.replaced = false;
-	relay_flag(MAI_FLAG_APP_REPLACED, 0);
+	parent_flag(MAI_FLAG_APP_REPLACED, 0);
 	lk.backoff_ms = LINK_BACKOFF_MIN_MS;
 	lk.last_fail = FAIL_NONE;
 	if (lk.wsi != NULL) {

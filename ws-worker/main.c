@@ -53,8 +53,8 @@ static int	ws_signal_callback(struct lws *, enum lws_callback_reasons,
 
 static const struct lws_protocols ws_protocols[] = {
 	{ "mai-ari", link_callback, 0, WS_RX_BUFFER, 0, NULL, 0 },
-	{ "mai-probe", probe_callback, 0, 0, 0, NULL, 0 },
-	{ "mai-relay", relay_callback, 0, 0, 0, NULL, 0 },
+	{ "mai-delivery", delivery_callback, 0, 0, 0, NULL, 0 },
+	{ "mai-parent", parent_callback, 0, 0, 0, NULL, 0 },
 	{ "mai-signal", ws_signal_callback, 0, 0, 0, NULL, 0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };
@@ -210,7 +210,7 @@ ws_stop(int code, const char *why)
 		log_info("stopping reason=\"%s\"", why);
 	else
 		log_warnx("stopping reason=\"%s\"", why);
-	probe_stop();
+	delivery_stop();
 	link_close();
 	lws_sul_schedule(wm.ctx, 0, &wm.sul_grace, ws_grace_cb,
 	    WS_STOP_GRACE_MS * MSEC);
@@ -232,10 +232,10 @@ main(int argc, char *argv[])
 	ws_signals_init();
 	wm.ctx = ws_context_create(&vh);
 	inbox_init();
-	relay_init(wm.ctx, vh);
+	parent_init(wm.ctx, vh);
 	ws_signal_adopt(vh);
 	link_init(wm.ctx, vh);
-	probe_init(wm.ctx, vh);
+	delivery_init(wm.ctx, vh);
 
 	sandbox_enter(MAI_ROLE_WS);
 	log_info("started app=%s host=%s port=%u tls=%u ping_ms=%u/%u",
@@ -250,7 +250,7 @@ main(int argc, char *argv[])
 	}
 
 	lws_sul_cancel(&wm.sul_grace);
-	relay_shutdown();
+	parent_shutdown();
 	lws_context_destroy(wm.ctx);
 	log_info("exiting code=%d", wm.exit_code);
 	return wm.exit_code;

@@ -5,7 +5,7 @@
  * The ws-worker holds the one WebSocket to Asterisk's /ari/events and
  * forwards every event to the supervisor, byte for byte and in order.  All
  * of it runs in one libwebsockets event loop: the WebSocket, the readiness
- * probe (an HTTP POST), the supervisor socket and the signal pipe.
+ * delivery check (an HTTP POST), the supervisor socket and the signal pipe.
  */
 #ifndef MAI_WS_H
 #define MAI_WS_H
@@ -35,7 +35,7 @@ struct ratelim {
 };
 bool		 ratelim_pass(struct ratelim *, uint64_t *);
 
-/* relay.c */
+/* parent.c */
 /*
  * Frames waiting for the supervisor to read.  The WebSocket is read at any
  * cost (Asterisk drops a client that stalls for websocket_write_timeout,
@@ -44,18 +44,18 @@ bool		 ratelim_pass(struct ratelim *, uint64_t *);
  * of a full-speed burst (60k events/s of 1 KiB) and minutes of a busy
  * real system; memory is only taken while the supervisor lags.
  */
-#define RELAY_QUEUE_BYTES_MAX	(32u * 1024 * 1024)
-#define RELAY_QUEUE_COUNT_MAX	32768
+#define PARENT_QUEUE_BYTES_MAX	(32u * 1024 * 1024)
+#define PARENT_QUEUE_COUNT_MAX	32768
 /* Counters go to the supervisor at most this often, when they changed. */
-#define RELAY_COUNTERS_MS	1000
+#define PARENT_COUNTERS_MS	1000
 
-void		 relay_init(struct lws_context *, struct lws_vhost *);
-void		 relay_event(const void *, size_t);
-void		 relay_flag(enum mai_flag, int);
-int		 relay_flag_get(enum mai_flag);
-void		 relay_count(int);
-void		 relay_shutdown(void);
-int		 relay_callback(struct lws *, enum lws_callback_reasons, void *,
+void		 parent_init(struct lws_context *, struct lws_vhost *);
+void		 parent_event(const void *, size_t);
+void		 parent_flag(enum mai_flag, int);
+int		 parent_flag_get(enum mai_flag);
+void		 parent_count(int);
+void		 parent_shutdown(void);
+int		 parent_callback(struct lws *, enum lws_callback_reasons, void *,
 		    void *, size_t);
 
 /* link.c */
@@ -113,22 +113,23 @@ struct json_event {
 enum json_verdict json_event_check(const char *, size_t, struct json_event *);
 const char	*json_verdict_name(enum json_verdict);
 
-/* probe.c */
+/* delivery.c */
 /*
- * Readiness probe: POST /ari/events/user/PROBE_EVENT comes back over the
- * WebSocket as a ChannelUserevent.  Re-sent when no event arrived within
- * PROBE_QUIET_MS of connecting, at most PROBE_TRIES_MAX times a connection.
+ * Delivery check ("readiness probe" in the logs): POST
+ * /ari/events/user/DELIVERY_EVENT comes back over the WebSocket as a ChannelUserevent.  Re-sent when no event arrived within
+ * DELIVERY_QUIET_MS of connecting, at most DELIVERY_TRIES_MAX times a
+ * connection.
  */
-#define PROBE_EVENT		"mai-ready-probe"
-#define PROBE_QUIET_MS		30000
-#define PROBE_TRIES_MAX		4
-#define PROBE_TIMEOUT_MS	5000	/* when the config has 0 */
+#define DELIVERY_EVENT		"mai-ready-probe"
+#define DELIVERY_QUIET_MS	30000
+#define DELIVERY_TRIES_MAX	4
+#define DELIVERY_TIMEOUT_MS	5000	/* when ARI_PROBE_TIMEOUT_MS is 0 */
 
-void		 probe_init(struct lws_context *, struct lws_vhost *);
-void		 probe_start(const char *);
-void		 probe_event_seen(void);
-void		 probe_stop(void);
-int		 probe_callback(struct lws *, enum lws_callback_reasons, void *,
+void		 delivery_init(struct lws_context *, struct lws_vhost *);
+void		 delivery_start(const char *);
+void		 delivery_event_seen(void);
+void		 delivery_stop(void);
+int		 delivery_callback(struct lws *, enum lws_callback_reasons, void *,
 		    void *, size_t);
 
 #endif /* MAI_WS_H */

@@ -1,5 +1,5 @@
 /*
- * probe.c — prove event delivery without waiting for a call.
+ * delivery.c — prove event delivery without waiting for a call.
  *
  * Readiness needs an event received since the WebSocket connected, and a
  * quiet system sends none.  ARI's POST /ari/events/user/NAME?application=
@@ -17,9 +17,9 @@
 #include "ws.h"
 
 /* "Basic " + base64 of "user:password" with both at their longest. */
-#define PROBE_AUTH_MAX	(8 + (MAI_STR_MAX * 2 + 2) / 3 * 4 + 4)
+#define DELIVERY_AUTH_MAX	(8 + (MAI_STR_MAX * 2 + 2) / 3 * 4 + 4)
 
-struct probe {
+struct delivery {
 	struct lws_context	*ctx;
 	struct lws_vhost	*vh;
 	struct lws		*wsi;		/* the POST under way */
@@ -30,118 +30,118 @@ struct probe {
 	char			 addr[64];	/* numeric, WebSocket peer */
 };
 
-static struct probe	probe;
+static struct delivery	dlv;
 
 static uint32_t
 probe_timeout_ms(void)
 {
 	return ws_conf.probe_timeout_ms != 0 ? ws_conf.probe_timeout_ms :
-	    PROBE_TIMEOUT_MS;
+	    DELIVERY_TIMEOUT_MS;
 }
 
 static void
-probe_timeout_cb(lws_sorted_usec_list_t *sul)
+delivery_timeout_cb(lws_sorted_usec_list_t *sul)
 {
 	(void)sul;
-	if (probe.wsi == NULL)
+	if (dlv.wsi == NULL)
 		return;
 	log_warnx("readiness probe timed out after %u ms", probe_timeout_ms());
-	lws_set_timeout(probe.wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+	lws_set_timeout(dlv.wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 }
 
 static void
-probe_send(void)
+delivery_send(void)
 {
 	struct lws_client_connect_info	ci;
 	char				path[256];
 	char				app[sizeof(ws_conf.ari_app) * 3];
 	char				host[MAI_STR_MAX + 16];
 
-	if (probe.wsi != NULL || probe.tries >= PROBE_TRIES_MAX)
+	if (dlv.wsi != NULL || dlv.tries >= DELIVERY_TRIES_MAX)
 		return;
-	probe.tries++;
+	dlv.tries++;
 	urlenc(app, sizeof(app), ws_conf.ari_app);
 	snprintf(path, sizeof(path), "/ari/events/user/%s?application=%s",
-	    PROBE_EVENT, app);
+	    DELIVERY_EVENT, app);
 	if (link_host_header(host, sizeof(host), &ws_conf) == -1)
 		return;
 	memset(&ci, 0, sizeof(ci));
-	ci.context = probe.ctx;
-	ci.vhost = probe.vh;
-	ci.address = probe.addr[0] != '\0' ? probe.addr : ws_conf.ari_host;
+	ci.context = dlv.ctx;
+	ci.vhost = dlv.vh;
+	ci.address = dlv.addr[0] != '\0' ? dlv.addr : ws_conf.ari_host;
 	ci.port = ws_conf.ari_port;
 	ci.path = path;
 	ci.host = host;		/* and the name TLS checks the cert against */
 	ci.method = "POST";
-	ci.local_protocol_name = "mai-probe";
+	ci.local_protocol_name = "mai-delivery";
 	ci.ssl_connection = (ws_conf.ari_tls ? LCCSCF_USE_SSL : 0) |
 	    LCCSCF_HTTP_NO_FOLLOW_REDIRECT;
-	ci.pwsi = &probe.wsi;
-	log_debug("readiness probe try=%d path=%s", probe.tries, path);
+	ci.pwsi = &dlv.wsi;
+	log_debug("readiness probe try=%d path=%s", dlv.tries, path);
 	if (lws_client_connect_via_info(&ci) == NULL) {
-		probe.wsi = NULL;
+		dlv.wsi = NULL;
 		log_warnx("readiness probe could not start");
 		return;
 	}
-	lws_sul_schedule(probe.ctx, 0, &probe.sul_timeout, probe_timeout_cb,
+	lws_sul_schedule(dlv.ctx, 0, &dlv.sul_timeout, delivery_timeout_cb,
 	    probe_timeout_ms() * MSEC);
 }
 
 /* No event since the link came up: ask again, a bounded number of times. */
 static void
-probe_quiet_cb(lws_sorted_usec_list_t *sul)
+delivery_quiet_cb(lws_sorted_usec_list_t *sul)
 {
 	(void)sul;
-	if (!probe.armed)
+	if (!dlv.armed)
 		return;
-	if (probe.tries >= PROBE_TRIES_MAX) {
+	if (dlv.tries >= DELIVERY_TRIES_MAX) {
 		log_warnx("no ARI event within %d ms of connecting after %d "
 		    "probes; is ARI_APP=%s right?",
-		    PROBE_QUIET_MS * probe.tries, probe.tries, ws_conf.ari_app);
+		    DELIVERY_QUIET_MS * dlv.tries, dlv.tries, ws_conf.ari_app);
 		return;
 	}
 	log_info("no ARI event %d ms after connecting; probing again",
-	    PROBE_QUIET_MS);
-	probe_send();
-	lws_sul_schedule(probe.ctx, 0, &probe.sul_quiet, probe_quiet_cb,
-	    PROBE_QUIET_MS * MSEC);
+	    DELIVERY_QUIET_MS);
+	delivery_send();
+	lws_sul_schedule(dlv.ctx, 0, &dlv.sul_quiet, delivery_quiet_cb,
+	    DELIVERY_QUIET_MS * MSEC);
 }
 
 /* The WebSocket is up: peer is the numeric address it reached, or "". */
 void
-probe_start(const char *peer)
+delivery_start(const char *peer)
 {
-	snprintf(probe.addr, sizeof(probe.addr), "%s", peer);
-	probe.tries = 0;
-	probe.armed = true;
-	probe_send();
-	lws_sul_schedule(probe.ctx, 0, &probe.sul_quiet, probe_quiet_cb,
-	    PROBE_QUIET_MS * MSEC);
+	snprintf(dlv.addr, sizeof(dlv.addr), "%s", peer);
+	dlv.tries = 0;
+	dlv.armed = true;
+	delivery_send();
+	lws_sul_schedule(dlv.ctx, 0, &dlv.sul_quiet, delivery_quiet_cb,
+	    DELIVERY_QUIET_MS * MSEC);
 }
 
 void
-probe_event_seen(void)
+delivery_event_seen(void)
 {
-	probe.armed = false;
-	lws_sul_cancel(&probe.sul_quiet);
+	dlv.armed = false;
+	lws_sul_cancel(&dlv.sul_quiet);
 }
 
 void
-probe_stop(void)
+delivery_stop(void)
 {
-	probe.armed = false;
-	lws_sul_cancel(&probe.sul_quiet);
-	lws_sul_cancel(&probe.sul_timeout);
-	if (probe.wsi != NULL)
-		lws_set_timeout(probe.wsi, PENDING_TIMEOUT_USER_OK,
+	dlv.armed = false;
+	lws_sul_cancel(&dlv.sul_quiet);
+	lws_sul_cancel(&dlv.sul_timeout);
+	if (dlv.wsi != NULL)
+		lws_set_timeout(dlv.wsi, PENDING_TIMEOUT_USER_OK,
 		    LWS_TO_KILL_ASYNC);
 }
 
 /* Basic auth: the Authorization header is built here, never logged. */
 static int
-probe_headers(struct lws *wsi, unsigned char **p, unsigned char *end)
+delivery_headers(struct lws *wsi, unsigned char **p, unsigned char *end)
 {
-	char	pair[MAI_STR_MAX * 2 + 2], auth[PROBE_AUTH_MAX];
+	char	pair[MAI_STR_MAX * 2 + 2], auth[DELIVERY_AUTH_MAX];
 	int	n, rc = 0;
 
 	n = snprintf(pair, sizeof(pair), "%s:%s", ws_conf.ari_user,
@@ -161,7 +161,7 @@ probe_headers(struct lws *wsi, unsigned char **p, unsigned char *end)
 
 /* The answer is all we need; the body is never read. */
 static void
-probe_answer(struct lws *wsi)
+delivery_answer(struct lws *wsi)
 {
 	unsigned int	status = lws_http_client_http_response(wsi);
 
@@ -175,24 +175,24 @@ probe_answer(struct lws *wsi)
 		    "know ARI_APP=%s (yet)", ws_conf.ari_app);
 	else
 		log_warnx("readiness probe refused status=%u", status);
-	lws_sul_cancel(&probe.sul_timeout);
+	lws_sul_cancel(&dlv.sul_timeout);
 	lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 }
 
 int
-probe_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+delivery_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
     void *in, size_t len)
 {
 	(void)user;
-	if (wsi == NULL || wsi != probe.wsi)
+	if (wsi == NULL || wsi != dlv.wsi)
 		return 0;
 	switch (reason) {
 	case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
 		/* in: where lws writes the next header; len: room left. */
-		return probe_headers(wsi, (unsigned char **)in,
+		return delivery_headers(wsi, (unsigned char **)in,
 		    *(unsigned char **)in + len);
 	case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP:
-		probe_answer(wsi);
+		delivery_answer(wsi);
 		break;
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
 		log_warnx("readiness probe failed: %.*s",
@@ -201,8 +201,8 @@ probe_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		__attribute__((fallthrough));
 	case LWS_CALLBACK_CLOSED_CLIENT_HTTP:
 	case LWS_CALLBACK_WSI_DESTROY:
-		lws_sul_cancel(&probe.sul_timeout);
-		probe.wsi = NULL;
+		lws_sul_cancel(&dlv.sul_timeout);
+		dlv.wsi = NULL;
 		break;
 	default:
 		break;
@@ -211,8 +211,8 @@ probe_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 }
 
 void
-probe_init(struct lws_context *ctx, struct lws_vhost *vh)
+delivery_init(struct lws_context *ctx, struct lws_vhost *vh)
 {
-	probe.ctx = ctx;
-	probe.vh = vh;
+	dlv.ctx = ctx;
+	dlv.vh = vh;
 }

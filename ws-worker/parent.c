@@ -1,5 +1,5 @@
 /*
- * relay.c — the supervisor socket (fd 3) inside the lws event loop.
+ * parent.c — the supervisor socket (fd 3) inside the lws event loop.
  *
  * The socket is adopted as a raw file descriptor, so lws polls it and we
  * do the reads ourselves: SOCK_SEQPACKET keeps one frame per recvmsg(),
@@ -11,7 +11,7 @@
  *      even behind a queue of events);
  *   2. events: a FIFO bounded in bytes and count, overflow dropped and
  *      counted;
- *   3. counters: the latest snapshot, at most once per RELAY_COUNTERS_MS.
+ *   3. counters: the latest snapshot, at most once per PARENT_COUNTERS_MS.
  */
 #include <sys/queue.h>
 
@@ -25,17 +25,17 @@
 
 #define FLAG_UNSENT	0xff	/* so that every flag goes out once at start */
 
-struct relay_item {
-	TAILQ_ENTRY(relay_item)	 entry;
+struct parent_item {
+	TAILQ_ENTRY(parent_item)	 entry;
 	uint64_t		 ts_ns;		/* when we read it */
 	size_t			 len;
 	unsigned char		 data[];
 };
 
-struct relay {
+struct parent {
 	struct lws_context		*ctx;
 	struct lws			*wsi;
-	TAILQ_HEAD(, relay_item)	 queue;
+	TAILQ_HEAD(, parent_item)	 queue;
 	size_t				 qbytes;
 	size_t				 qcount;
 	uint8_t				 flag_now[MAI_FLAG_COUNT];
@@ -50,16 +50,16 @@ struct relay {
 	struct ratelim			 drop_log;
 };
 
-static struct relay	relay;
+static struct parent	parent;
 
-static void	relay_flush(void);
+static void	parent_flush(void);
 
 /*
  * The socket failed for good.  A supervisor that exits with our frames
  * unread leaves ECONNRESET rather than EOF: that is a close as well.
  */
 static void
-relay_send_failed(ssize_t n)
+parent_send_failed(ssize_t n)
 {
 	if (n == FRAME_ECLOSED || (n == FRAME_EIO && errno == ECONNRESET))
 		ws_stop(0, "supervisor closed its socket");
@@ -68,11 +68,11 @@ relay_send_failed(ssize_t n)
 }
 
 static void
-relay_rearm_cb(lws_sorted_usec_list_t *sul)
+parent_rearm_cb(lws_sorted_usec_list_t *sul)
 {
 	(void)sul;
-	if (relay.wsi != NULL)
-		lws_callback_on_writable(relay.wsi);
+	if (parent.wsi != NULL)
+		lws_callback_on_writable(parent.wsi);
 }
 
 /*
@@ -81,19 +81,19 @@ relay_rearm_cb(lws_sorted_usec_list_t *sul)
  * would be lost: it is made from a timer right after instead.
  */
 static void
-relay_want_write(void)
+parent_want_write(void)
 {
-	if (relay.wsi == NULL)
+	if (parent.wsi == NULL)
 		return;
-	if (relay.in_writeable)
-		relay.want_write = true;
+	if (parent.in_writeable)
+		parent.want_write = true;
 	else
-		lws_callback_on_writable(relay.wsi);
+		lws_callback_on_writable(parent.wsi);
 }
 
 /* 1 sent, 0 would block, -1 failed (and the worker is stopping). */
 static int
-relay_send(uint8_t type, uint64_t ts, const void *buf, size_t len)
+parent_send(uint8_t type, uint64_t ts, const void *buf, size_t len)
 {
 	ssize_t	n;
 
@@ -104,30 +104,30 @@ relay_send(uint8_t type, uint64_t ts, const void *buf, size_t len)
 	if (n >= 0)
 		return 1;
 	if (n == FRAME_EAGAIN) {
-		relay_want_write();
+		parent_want_write();
 		return 0;
 	}
-	relay_send_failed(n);
+	parent_send_failed(n);
 	return -1;
 }
 
 /* Send every flag whose value the supervisor does not have yet. */
 static int
-relay_flush_flags(void)
+parent_flush_flags(void)
 {
 	struct mai_flag_report	rep;
 	int			f, rc;
 
 	for (f = 0; f < MAI_FLAG_COUNT; f++) {
 		if (flag_owner((enum mai_flag)f) != MAI_ROLE_WS ||
-		    relay.flag_now[f] == relay.flag_sent[f])
+		    parent.flag_now[f] == parent.flag_sent[f])
 			continue;
 		memset(&rep, 0, sizeof(rep));
 		rep.flag = (uint8_t)f;
-		rep.value = relay.flag_now[f];
-		if ((rc = relay_send(MAI_MSG_FLAG, 0, &rep, sizeof(rep))) != 1)
+		rep.value = parent.flag_now[f];
+		if ((rc = parent_send(MAI_MSG_FLAG, 0, &rep, sizeof(rep))) != 1)
 			return rc;
-		relay.flag_sent[f] = rep.value;
+		parent.flag_sent[f] = rep.value;
 		log_debug("flag reported flag=%s value=%u",
 		    flag_name((enum mai_flag)f), rep.value);
 	}
@@ -135,124 +135,124 @@ relay_flush_flags(void)
 }
 
 static int
-relay_flush_queue(void)
+parent_flush_queue(void)
 {
-	struct relay_item	*it;
+	struct parent_item	*it;
 	int			 rc;
 
-	while ((it = TAILQ_FIRST(&relay.queue)) != NULL) {
-		if ((rc = relay_send(MAI_MSG_EVENT, it->ts_ns, it->data,
+	while ((it = TAILQ_FIRST(&parent.queue)) != NULL) {
+		if ((rc = parent_send(MAI_MSG_EVENT, it->ts_ns, it->data,
 		    it->len)) != 1)
 			return rc;
-		TAILQ_REMOVE(&relay.queue, it, entry);
-		relay.qbytes -= it->len;
-		relay.qcount--;
+		TAILQ_REMOVE(&parent.queue, it, entry);
+		parent.qbytes -= it->len;
+		parent.qcount--;
 		free(it);
 	}
 	return 1;
 }
 
 static void
-relay_flush(void)
+parent_flush(void)
 {
-	if (relay_flush_flags() != 1 || relay_flush_queue() != 1)
+	if (parent_flush_flags() != 1 || parent_flush_queue() != 1)
 		return;
-	if (relay.cnt_due && relay_send(MAI_MSG_COUNTERS, 0, &relay.cnt,
-	    sizeof(relay.cnt)) == 1) {
-		relay.cnt_sent = relay.cnt;
-		relay.cnt_due = false;
+	if (parent.cnt_due && parent_send(MAI_MSG_COUNTERS, 0, &parent.cnt,
+	    sizeof(parent.cnt)) == 1) {
+		parent.cnt_sent = parent.cnt;
+		parent.cnt_due = false;
 	}
 }
 
 static bool
-relay_idle(void)
+parent_idle(void)
 {
-	return TAILQ_EMPTY(&relay.queue) && memcmp(relay.flag_now,
-	    relay.flag_sent, sizeof(relay.flag_now)) == 0;
+	return TAILQ_EMPTY(&parent.queue) && memcmp(parent.flag_now,
+	    parent.flag_sent, sizeof(parent.flag_now)) == 0;
 }
 
 static void
-relay_drop(size_t len)
+parent_drop(size_t len)
 {
 	uint64_t	suppressed;
 
-	relay_count(MAI_CNT_WS_RELAY_DROPPED);
-	if (ratelim_pass(&relay.drop_log, &suppressed))
+	parent_count(MAI_CNT_WS_RELAY_DROPPED);
+	if (ratelim_pass(&parent.drop_log, &suppressed))
 		log_warnx("supervisor not reading: event dropped len=%zu "
 		    "queued=%zu queued_bytes=%zu suppressed=%llu", len,
-		    relay.qcount, relay.qbytes, (unsigned long long)suppressed);
+		    parent.qcount, parent.qbytes, (unsigned long long)suppressed);
 }
 
 /* Forward one event now, or queue it behind those already waiting. */
 void
-relay_event(const void *buf, size_t len)
+parent_event(const void *buf, size_t len)
 {
-	struct relay_item	*it;
+	struct parent_item	*it;
 	uint64_t		 ts = frame_now_ns();
 
 	/* Sent, or failed for good (the worker is stopping): done. */
-	if (relay_idle() && relay_send(MAI_MSG_EVENT, ts, buf, len) != 0)
+	if (parent_idle() && parent_send(MAI_MSG_EVENT, ts, buf, len) != 0)
 		return;
-	if (relay.qcount >= RELAY_QUEUE_COUNT_MAX ||
-	    relay.qbytes + len > RELAY_QUEUE_BYTES_MAX) {
-		relay_drop(len);
+	if (parent.qcount >= PARENT_QUEUE_COUNT_MAX ||
+	    parent.qbytes + len > PARENT_QUEUE_BYTES_MAX) {
+		parent_drop(len);
 		return;
 	}
 	if ((it = malloc(sizeof(*it) + len)) == NULL) {
-		relay_drop(len);
+		parent_drop(len);
 		return;
 	}
 	it->len = len;
 	it->ts_ns = ts;
 	memcpy(it->data, buf, len);
-	TAILQ_INSERT_TAIL(&relay.queue, it, entry);
-	relay.qbytes += len;
-	relay.qcount++;
-	relay_want_write();
+	TAILQ_INSERT_TAIL(&parent.queue, it, entry);
+	parent.qbytes += len;
+	parent.qcount++;
+	parent_want_write();
 }
 
 /* Flags go out only when their value changes. */
 void
-relay_flag(enum mai_flag f, int value)
+parent_flag(enum mai_flag f, int value)
 {
 	if ((unsigned)f >= MAI_FLAG_COUNT || flag_owner(f) != MAI_ROLE_WS)
-		fatalx("relay_flag: ws-worker does not own flag %d", (int)f);
+		fatalx("parent_flag: ws-worker does not own flag %d", (int)f);
 	value = value ? 1 : 0;
-	if (relay.flag_now[f] == value)
+	if (parent.flag_now[f] == value)
 		return;
-	relay.flag_now[f] = (uint8_t)value;
+	parent.flag_now[f] = (uint8_t)value;
 	log_debug("flag changed flag=%s value=%d", flag_name(f), value);
-	relay_flush_flags();
+	parent_flush_flags();
 }
 
 int
-relay_flag_get(enum mai_flag f)
+parent_flag_get(enum mai_flag f)
 {
-	return relay.flag_now[f];
+	return parent.flag_now[f];
 }
 
 void
-relay_count(int idx)
+parent_count(int idx)
 {
-	relay.cnt.v[idx]++;
+	parent.cnt.v[idx]++;
 }
 
 static void
-relay_counters_tick(lws_sorted_usec_list_t *sul)
+parent_counters_tick(lws_sorted_usec_list_t *sul)
 {
 	(void)sul;
-	if (memcmp(&relay.cnt, &relay.cnt_sent, sizeof(relay.cnt)) != 0) {
-		relay.cnt_due = true;
-		if (relay_idle())
-			relay_flush();
+	if (memcmp(&parent.cnt, &parent.cnt_sent, sizeof(parent.cnt)) != 0) {
+		parent.cnt_due = true;
+		if (parent_idle())
+			parent_flush();
 	}
-	lws_sul_schedule(relay.ctx, 0, &relay.sul_counters,
-	    relay_counters_tick, RELAY_COUNTERS_MS * MSEC);
+	lws_sul_schedule(parent.ctx, 0, &parent.sul_counters,
+	    parent_counters_tick, PARENT_COUNTERS_MS * MSEC);
 }
 
 /* A new CONFIG: the only frame the supervisor sends a running ws-worker. */
 static void
-relay_config(const void *buf, size_t len)
+parent_config(const void *buf, size_t len)
 {
 	struct mai_config	conf;
 
@@ -263,7 +263,7 @@ relay_config(const void *buf, size_t len)
 
 /* Read every frame that is waiting; the socket is non-blocking. */
 static void
-relay_dispatch(void)
+parent_dispatch(void)
 {
 	static char		 buf[MAI_FRAME_PAYLOAD_MAX];
 	struct mai_frame_hdr	 hdr;
@@ -274,7 +274,7 @@ relay_dispatch(void)
 		if (n == FRAME_EAGAIN)
 			return;
 		if (n == FRAME_ECLOSED || n == FRAME_EIO) {
-			relay_send_failed(n);
+			parent_send_failed(n);
 			return;
 		}
 		if (n < 0) {
@@ -284,7 +284,7 @@ relay_dispatch(void)
 		}
 		switch (hdr.type) {
 		case MAI_MSG_CONFIG:
-			relay_config(buf, (size_t)n);
+			parent_config(buf, (size_t)n);
 			explicit_bzero(buf, (size_t)n);
 			break;
 		default:
@@ -296,7 +296,7 @@ relay_dispatch(void)
 }
 
 int
-relay_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+parent_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
     void *in, size_t len)
 {
 	(void)user;
@@ -304,20 +304,20 @@ relay_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	(void)len;
 	switch (reason) {
 	case LWS_CALLBACK_RAW_RX_FILE:
-		relay_dispatch();
+		parent_dispatch();
 		break;
 	case LWS_CALLBACK_RAW_WRITEABLE_FILE:
-		relay.in_writeable = true;
-		relay.want_write = false;
-		relay_flush();
-		relay.in_writeable = false;
-		if (relay.want_write)
-			lws_sul_schedule(relay.ctx, 0, &relay.sul_rearm,
-			    relay_rearm_cb, 1);
+		parent.in_writeable = true;
+		parent.want_write = false;
+		parent_flush();
+		parent.in_writeable = false;
+		if (parent.want_write)
+			lws_sul_schedule(parent.ctx, 0, &parent.sul_rearm,
+			    parent_rearm_cb, 1);
 		break;
 	case LWS_CALLBACK_RAW_CLOSE_FILE:
-		if (wsi == relay.wsi) {
-			relay.wsi = NULL;
+		if (wsi == parent.wsi) {
+			parent.wsi = NULL;
 			ws_stop(0, "supervisor socket closed");
 		}
 		break;
@@ -332,43 +332,43 @@ relay_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
  * supervisor starts from known values.
  */
 void
-relay_init(struct lws_context *ctx, struct lws_vhost *vh)
+parent_init(struct lws_context *ctx, struct lws_vhost *vh)
 {
 	lws_sock_file_fd_type	fd;
 	int			f;
 
-	relay.ctx = ctx;
-	TAILQ_INIT(&relay.queue);
+	parent.ctx = ctx;
+	TAILQ_INIT(&parent.queue);
 	for (f = 0; f < MAI_FLAG_COUNT; f++)
 		if (flag_owner((enum mai_flag)f) == MAI_ROLE_WS)
-			relay.flag_sent[f] = FLAG_UNSENT;
+			parent.flag_sent[f] = FLAG_UNSENT;
 	fd.filefd = MAI_IPC_FD;
-	relay.wsi = lws_adopt_descriptor_vhost(vh, LWS_ADOPT_RAW_FILE_DESC, fd,
-	    "mai-relay", NULL);
-	if (relay.wsi == NULL)
+	parent.wsi = lws_adopt_descriptor_vhost(vh, LWS_ADOPT_RAW_FILE_DESC, fd,
+	    "mai-parent", NULL);
+	if (parent.wsi == NULL)
 		fatalx("can't adopt the supervisor socket into the event loop");
-	relay_flush_flags();
-	lws_sul_schedule(ctx, 0, &relay.sul_counters, relay_counters_tick,
-	    RELAY_COUNTERS_MS * MSEC);
+	parent_flush_flags();
+	lws_sul_schedule(ctx, 0, &parent.sul_counters, parent_counters_tick,
+	    PARENT_COUNTERS_MS * MSEC);
 }
 
 /* Last words before exit: current flags and counters, best effort. */
 void
-relay_shutdown(void)
+parent_shutdown(void)
 {
-	struct relay_item	*it;
+	struct parent_item	*it;
 
-	lws_sul_cancel(&relay.sul_counters);
-	lws_sul_cancel(&relay.sul_rearm);
-	relay.cnt_due = memcmp(&relay.cnt, &relay.cnt_sent,
-	    sizeof(relay.cnt)) != 0;
-	relay_flush();
-	if (relay.qcount > 0)
+	lws_sul_cancel(&parent.sul_counters);
+	lws_sul_cancel(&parent.sul_rearm);
+	parent.cnt_due = memcmp(&parent.cnt, &parent.cnt_sent,
+	    sizeof(parent.cnt)) != 0;
+	parent_flush();
+	if (parent.qcount > 0)
 		log_warnx("exiting with events the supervisor did not take "
-		    "queued=%zu", relay.qcount);
-	while ((it = TAILQ_FIRST(&relay.queue)) != NULL) {
-		TAILQ_REMOVE(&relay.queue, it, entry);
+		    "queued=%zu", parent.qcount);
+	while ((it = TAILQ_FIRST(&parent.queue)) != NULL) {
+		TAILQ_REMOVE(&parent.queue, it, entry);
 		free(it);
 	}
-	relay.qbytes = relay.qcount = 0;
+	parent.qbytes = parent.qcount = 0;
 }
