@@ -147,3 +147,33 @@ fatalx(const char *fmt, ...)
 	va_end(ap);
 	exit(1);
 }
+
+/* log_emit() with its own arguments. */
+static void
+log_emit_args(int level, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_emit(level, fmt, ap, NULL);
+	va_end(ap);
+}
+
+/*
+ * The one way out for a configuration that cannot be used: one line at
+ * error level that names the variable and the fix (the caller's words),
+ * then exit code 78 (sysexits.h EX_CONFIG), which service managers and
+ * the tests read as "fix the configuration, a restart will not help".
+ */
+void
+fatal_config(const char *fmt, ...)
+{
+	va_list	ap;
+	char	msg[1024];
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_emit_args(LOG_LVL_ERROR, "configuration error: %s", msg);
+	exit(EX_CONFIG_ERR);
+}

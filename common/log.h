@@ -29,5 +29,10 @@ void	fatal(const char *, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));
 void	fatalx(const char *, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));
+void	fatal_config(const char *, ...)
+	    __attribute__((format(printf, 1, 2), noreturn));
+
+/* Exit code of a configuration error (sysexits.h EX_CONFIG). */
+#define EX_CONFIG_ERR	78
 
 #endif /* MAI_LOG_H */

@@ -10,10 +10,12 @@
  * `mai-flow-worker --check FILE` only reads and checks a flow file, for
  * operators (and for `mai-supervisor -t`): exit 0 when it can be used.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <event2/event.h>
@@ -84,14 +86,50 @@ flow_first_flows(struct flow *f)
 	free(buf);
 }
 
+/*
+ * The bytes of a flow file on stdin (mai-supervisor -t sends what it
+ * read), then the seccomp filter: the parser meets the file as the
+ * running flow-worker meets its FLOWS frame, sandboxed.  NULL: too long
+ * or unreadable, said in err.
+ */
+static struct flowset *
+flow_check_stdin(const char *file, char *err, size_t errlen)
+{
+	struct flowset	*fs;
+	char		*buf;
+	size_t		 len = 0;
+	ssize_t		 n;
+
+	if ((buf = malloc(FLOW_FILE_MAX + 1)) == NULL)
+		fatal("flow file buffer");
+	while (len <= FLOW_FILE_MAX && ((n = read(STDIN_FILENO, buf + len,
+	    FLOW_FILE_MAX + 1 - len)) > 0 || (n == -1 && errno == EINTR)))
+		len += n > 0 ? (size_t)n : 0;
+	sandbox_enter(MAI_ROLE_FLOW);
+	if (len > FLOW_FILE_MAX) {
+		snprintf(err, errlen, "%s: over %d bytes", file, FLOW_FILE_MAX);
+		fs = NULL;
+	} else
+		fs = flowset_parse(file, buf, len, err, errlen);
+	free(buf);
+	return fs;
+}
+
+/*
+ * --check FILE: read FILE and check it, for operators.  --check FILE -:
+ * the bytes of FILE come on stdin (from mai-supervisor -t, which runs
+ * this with privileges dropped).
+ */
 static int
-flow_check_file(const char *file)
+flow_check_file(const char *file, int from_stdin)
 {
 	struct flowset	*fs;
 	char		 err[FLOW_ERR_MAX];
 
 	log_init("flow-worker", LOG_LVL_WARN, 0);
-	if ((fs = flowset_load(file, err, sizeof(err))) == NULL) {
+	fs = from_stdin ? flow_check_stdin(file, err, sizeof(err)) :
+	    flowset_load(file, err, sizeof(err));
+	if (fs == NULL) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
@@ -133,10 +171,11 @@ main(int argc, char *argv[])
 	struct flow	*flow;
 	struct event	*ev_term, *ev_int;
 
-	if (argc == 3 && strcmp(argv[1], "--check") == 0)
-		return flow_check_file(argv[2]);
+	if ((argc == 3 || (argc == 4 && strcmp(argv[3], "-") == 0)) &&
+	    strcmp(argv[1], "--check") == 0)
+		return flow_check_file(argv[2], argc == 4);
 	if (argc != 1) {
-		fprintf(stderr, "usage: mai-flow-worker [--check FILE]\n");
+		fprintf(stderr, "usage: mai-flow-worker [--check FILE [-]]\n");
 		return 2;
 	}
 	/* Big (the call table): on the heap, not the stack. */

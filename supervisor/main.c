@@ -7,6 +7,8 @@
  */
 #include <sys/wait.h>
 
+#include <errno.h>
+
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,6 +18,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "privsep.h"
 #include "supervisor.h"
 
 struct supervisor	*sup;
@@ -98,24 +101,60 @@ check_binaries(const struct sup_config *c, char *err, size_t errlen)
 }
 
 /*
- * -t also checks the flow file, with the flow-worker's own parser: the
- * supervisor itself never parses JSON.
+ * The child of check_flows(): it becomes what a flow-worker is (the
+ * workers' user, no_new_privs) and runs the flow-worker's own check on
+ * the bytes the supervisor read, which come on stdin; the check loads the
+ * flow-worker's seccomp filter before it parses them.
+ */
+static void
+check_flows_child(const struct sup_config *c, int rd, int wr)
+{
+	struct mai_config	w;
+	char			path[PATH_MAX + 64];
+
+	close(wr);
+	if (dup2(rd, STDIN_FILENO) == -1)
+		_exit(127);
+	close(rd);
+	config_to_wire(c, &w);
+	privsep_drop(&w);
+	explicit_bzero(&w, sizeof(w));
+	snprintf(path, sizeof(path), "%s/mai-flow-worker", c->libexec_dir);
+	execl(path, "mai-flow-worker", "--check", c->flows_file, "-",
+	    (char *)NULL);
+	_exit(127);
+}
+
+/*
+ * -t also checks the flow file, with the flow-worker's own parser, with
+ * privileges dropped as a worker would: the supervisor itself never
+ * parses JSON, and no parser runs as root.
  */
 static int
 check_flows(const struct sup_config *c)
 {
-	char	path[PATH_MAX + 64];
-	pid_t	pid;
-	int	status;
+	const char	*p = c->flows_buf;
+	size_t		 left = c->flows_len;
+	ssize_t		 n;
+	pid_t		 pid;
+	int		 fds[2], status;
 
-	snprintf(path, sizeof(path), "%s/mai-flow-worker", c->libexec_dir);
+	signal(SIGPIPE, SIG_IGN);	/* a child that died early: EPIPE */
+	if (pipe(fds) == -1)
+		fatal("pipe");
 	if ((pid = fork()) == -1)
 		fatal("fork");
-	if (pid == 0) {
-		execl(path, "mai-flow-worker", "--check", c->flows_file,
-		    (char *)NULL);
-		_exit(127);
+	if (pid == 0)
+		check_flows_child(c, fds[0], fds[1]);
+	close(fds[0]);
+	while (left > 0 && ((n = write(fds[1], p, left)) > 0 ||
+	    (n == -1 && errno == EINTR))) {
+		if (n > 0) {
+			p += n;
+			left -= (size_t)n;
+		}
 	}
+	close(fds[1]);
 	if (waitpid(pid, &status, 0) == -1)
 		fatal("waitpid");
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
@@ -127,20 +166,16 @@ load_or_exit(bool test)
 	char	err[512];
 
 	if (config_load(&sup->conf, err, sizeof(err)) == -1 ||
-	    check_binaries(&sup->conf, err, sizeof(err)) == -1) {
-		log_warnx("configuration error: %s", err);
-		exit(EX_CONFIG_ERR);
-	}
+	    check_binaries(&sup->conf, err, sizeof(err)) == -1)
+		fatal_config("%s", err);
 	log_setlevel(sup->conf.log_level, sup->conf.log_json);
 	if (test) {
 		config_print(&sup->conf, stdout);
 		fflush(stdout);
-		if (check_flows(&sup->conf) == -1) {
-			log_warnx("configuration error: FLOWS_FILE=%s is not a "
-			    "valid flow file (see the line above and "
-			    "docs/flows.md)", sup->conf.flows_file);
-			exit(EX_CONFIG_ERR);
-		}
+		if (check_flows(&sup->conf) == -1)
+			fatal_config("FLOWS_FILE=%s is not a valid flow file "
+			    "(see the line above and docs/flows.md)",
+			    sup->conf.flows_file);
 		printf("configuration ok\n");
 		exit(0);
 	}
@@ -158,10 +193,8 @@ startup(void)
 		exit(1);
 	}
 	if ((sup->listen_fd = listen_http(sup->conf.http_listen, err,
-	    sizeof(err))) == -1) {
-		log_warnx("cannot start: %s", err);
-		exit(EX_CONFIG_ERR);
-	}
+	    sizeof(err))) == -1)
+		fatal_config("%s", err);
 	if ((sup->base = event_base_new()) == NULL)
 		fatalx("event_base_new");
 	signals_setup();

@@ -4,7 +4,7 @@
  * Each worker is a fresh exec (own address space and ASLR) that inherits
  * stdio and exactly one socket, at MAI_IPC_FD.  Its environment is a short
  * fixed list: nothing secret is ever placed there.  A dead worker is
- * restarted after an exponential backoff, as s6 and DESIGN.md describe.
+ * restarted after an exponential backoff, as s6 and docs/architecture.md describe.
  */
 #include <sys/socket.h>
 #include <sys/wait.h>

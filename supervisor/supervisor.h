@@ -16,9 +16,8 @@
 
 #include "ipc.h"
 
-#define EX_CONFIG_ERR		78	/* sysexits.h EX_CONFIG */
 
-/* Restart policy, as in DESIGN.md and s6: never faster than the backoff. */
+/* Restart policy, as in docs/architecture.md and s6: never faster than the backoff. */
 #define RESTART_BACKOFF_MIN_MS	100
 #define RESTART_BACKOFF_MAX_MS	30000
 #define RESTART_STABLE_MS	60000	/* run this long and backoff resets */

@@ -378,16 +378,24 @@ extern struct sim sim;
 #define SIM_HANGUP_REQUEST	0x1	/* ChannelHangupRequest first */
 #define SIM_HANGUP_SOFT		0x2	/* ... with "soft": true (ARI's) */
 
-/* sim_util.c */
+/* sim_text.c */
 void		 sim_log(const char *, ...)
 		    __attribute__((format(printf, 1, 2)));
 void		 sim_timestamp(char *, size_t);
 size_t		 sim_json_escape(char *, size_t, const char *);
+
+/* sim_req.c */
 int		 sim_req_parse(struct lws *, struct sim_req *);
 const char	*sim_arg(const struct sim_req *, const char *);
 int		 sim_arg_num(const struct sim_req *, const char *, long long,
 		    long long, long long, long long *);
+int		 sim_arg_list(const struct sim_req *, const char *, char *,
+		    size_t, const char **, int);
+int		 sim_truthy(const char *);
+int		 sim_path_split(const char *, char [][SIM_ID_LEN], int);
 int		 sim_auth_check(struct lws *, const struct sim_req *);
+
+/* sim_reply.c */
 int		 sim_http_reply(struct lws *, unsigned int, const char *,
 		    size_t, int);
 int		 sim_http_msg(struct lws *, unsigned int, const char *);
@@ -397,10 +405,6 @@ int		 sim_http_json(struct lws *, unsigned int,
 		    const struct sim_buf *);
 int		 sim_http_created(struct lws *, const struct sim_buf *,
 		    const char *);
-int		 sim_arg_list(const struct sim_req *, const char *, char *,
-		    size_t, const char **, int);
-int		 sim_truthy(const char *);
-int		 sim_path_split(const char *, char [][SIM_ID_LEN], int);
 
 /* sim_json.c */
 void		 sb_reset(struct sim_buf *);

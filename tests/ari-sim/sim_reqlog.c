@@ -37,7 +37,7 @@ method_name(int m)
 	}
 }
 
-/* Every answer's status goes through here (sim_util.c http_reply). */
+/* Every answer's status goes through here (sim_reply.c http_reply). */
 void
 sim_reqlog_status(unsigned int status)
 {
