@@ -77,7 +77,7 @@ ariev_stasis_start(struct flow *f, struct json_object *ev, uint64_t rx_ns)
 		if ((c = call_of_obj(f, id)) == NULL)
 			ariev_orphan(f, id);
 		else if (c->phase == CALL_RESUMING)
-			adopt_leg_event(c, id, ch);
+			reconcile_leg_event(c, id, ch);
 		else
 			legs_started(c, id);
 		return;
@@ -137,7 +137,7 @@ ariev_channel_gone(struct flow *f, struct json_object *ev, const char *type)
 		    (c = call_of_obj(f, id)) == NULL)
 			return;
 		if (c->phase == CALL_RESUMING)
-			adopt_leg_event(c, id, NULL);
+			reconcile_leg_event(c, id, NULL);
 		else
 			legs_ended(c, id);
 		return;

@@ -134,7 +134,7 @@ call_end(struct call *c, const char *why)
 	    c->flow != NULL ? c->flow->name : "-", c->flow != NULL &&
 	    c->state >= 0 ? c->flow->states[c->state].name : "-", why);
 	if (c->phase == CALL_RESUMING)
-		adopt_forget(c);
+		reconcile_forget(c);
 	legs_release(c, 1);
 	evtimer_del(c->ev_act);
 	evtimer_del(c->ev_state);

@@ -216,7 +216,7 @@ engine_start(struct call *c, const struct flowdef *fd, int state,
 
 /*
  * Take over a call a dead worker left at action `step` of `state`, its
- * leg still there (adopt.c): nothing runs again, nothing is recorded
+ * leg still there (resume.c): nothing runs again, nothing is recorded
  * anew; the state's timeout counts from now.
  */
 void

@@ -5,7 +5,8 @@
  * flowcheck.c checks the graph), calls in a hash table (calls.c), ARI
  * requests in order per call (areq.c), the engine that walks states
  * (engine.c, actions.c, legs.c, webhook.c, vars.c), ARI events routed to
- * calls (ariev.c), and the restart reconciliation (reconcile.c).
+ * calls (ariev.c), and the restart takeover (reconcile.c finds the calls
+ * of a worker that died, resume.c puts each back into its flow).
  * docs/flows.md describes the file format and the behaviour.
  */
 #ifndef MAI_FLOW_H
@@ -225,6 +226,7 @@ struct areq;
 TAILQ_HEAD(areq_list, areq);
 
 struct flow;
+struct found_call;
 
 struct call {
 	LIST_ENTRY(call)	 hash;
@@ -240,6 +242,9 @@ struct call {
 						   SEQ of MAI_STATE */
 	unsigned int		 hops;
 	enum call_phase		 phase;
+	struct found_call	*found;		/* CALL_RESUMING: what
+						   reconcile.c found, till
+						   decided */
 	uint8_t			 idle;		/* actions done, no `done` */
 	struct act_rt		 rt;
 	struct event		*ev_act;	/* the action's timer */
@@ -263,18 +268,61 @@ LIST_HEAD(call_bucket, call);
 TAILQ_HEAD(call_list, call);
 
 /*
- * What a restarted worker found in Asterisk (adopt.c), kept until each
- * call found in Stasis is decided: per caller id, an object with its
- * MAI_STATE ("where", once read), its legs alive ("legs": id -> channel)
- * and its bridges ("bridges": id -> bridge).
+ * What a restarted worker found in Asterisk (reconcile.c), kept per
+ * caller in Stasis until it is decided: its MAI_STATE once read, its
+ * legs alive, its bridges with who is in them.
  */
-struct adopt_snap {
-	struct json_object	*calls;
-	size_t			 undecided;	/* calls still resuming */
+struct found_leg {
+	TAILQ_ENTRY(found_leg)	 entry;
+	char			 id[FLOW_OBJ_ID_MAX];
+	uint8_t			 in_stasis;	/* dialled: answered */
+};
+
+struct found_bridge {
+	TAILQ_ENTRY(found_bridge) entry;
+	char			 id[FLOW_OBJ_ID_MAX];
+	char			(*chans)[FLOW_OBJ_ID_MAX];	/* in it */
+	size_t			 nchans;
+};
+
+/* One caller. */
+struct found_call {
+	TAILQ_ENTRY(found_call)	 entry;
+	struct call		*c;
+	char			 where[FLOW_RECORD_MAX];	/* MAI_STATE */
+	uint8_t			 where_in;	/* read; "" if it had none */
+	TAILQ_HEAD(, found_leg)	 legs;		/* in the order found */
+	TAILQ_HEAD(, found_bridge) bridges;
+};
+
+/* One reconciliation, from start until every caller is decided. */
+struct reconcile {
+	struct event		*ev_timer;	/* retry, then deadline; NULL:
+						   events flow */
+	uint64_t		 deadline_ns;
+	uint8_t			 listed;	/* the channels are sorted */
 	uint8_t			 bridges_in;	/* GET /bridges answered */
+	TAILQ_HEAD(, found_call) calls;		/* undecided, listing order */
 	size_t			 adopted;	/* for the log */
 	size_t			 legs_gone;
 	size_t			 bridges_gone;
+};
+
+/*
+ * A leg MAI_STATE names (resume.c reads it) and what the caller found of
+ * it (reconcile.c): the call is adopted there, or goes on with its end.
+ */
+struct resume_plan {
+	const struct flowdef	*fd;
+	int			 state;
+	const struct act	*act;		/* its dial or bot */
+	size_t			 step;
+	uint32_t		 seq;
+	char			 leg[FLOW_OBJ_ID_MAX];
+	char			 bridge[FLOW_OBJ_ID_MAX];	/* "" none */
+	uint8_t			 alive;		/* the leg is still there */
+	uint8_t			 up;		/* in Stasis: answered */
+	uint8_t			 bridged;	/* bridge holds both */
 };
 
 /* --- the process -------------------------------------------------------- */
@@ -309,9 +357,7 @@ struct flow {
 	unsigned int		 answer_lat_ticks;
 	uint8_t			 holding;	/* events wait for reconcile */
 	uint8_t			 flows_seen;	/* a flow file came (or not) */
-	struct event		*ev_reconcile;
-	uint64_t		 reconcile_deadline_ns;
-	struct adopt_snap	*snap;		/* NULL: not reconciling */
+	struct reconcile	*reconcile;	/* NULL: none under way */
 };
 
 /* flowfile.c */
@@ -431,22 +477,16 @@ void		 ariev_orphan(struct flow *, const char *);
 
 /* reconcile.c */
 void		 reconcile_start(struct flow *);
-void		 reconcile_resume(struct call *, const char *);
-void		 reconcile_done(struct flow *);
-void		 reconcile_stop_media(struct call *, const struct state *,
-		    uint32_t);
+void		 reconcile_leg_event(struct call *, const char *,
+		    struct json_object *);
+void		 reconcile_forget(struct call *);
+void		 reconcile_free(struct flow *);
 
-/* adopt.c */
-void		 adopt_begin(struct flow *);
-void		 adopt_caller(struct call *);
-int		 adopt_leg_listed(struct flow *, const char *,
-		    struct json_object *);
-void		 adopt_bridges(struct flow *, const struct ari_result *);
-void		 adopt_where(struct call *, const char *);
-void		 adopt_leg_event(struct call *, const char *,
-		    struct json_object *);
-void		 adopt_forget(struct call *);
-void		 adopt_free(struct flow *);
+/* resume.c */
+void		 resume_state(struct call *, const char *);
+int		 resume_plan_read(const struct call *, const char *,
+		    struct resume_plan *);
+void		 resume_adopt(struct call *, const struct resume_plan *);
 
 /* events.c */
 void		 flow_ipc_attach(struct flow *);

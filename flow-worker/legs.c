@@ -35,7 +35,7 @@ legs_timer(struct call *c, unsigned int ms)
 /*
  * The leg (and its bridge) go on the caller's MAI_STATE, so that a worker
  * started after a crash takes them over instead of dialling again
- * (adopt.c).  Only our part of each id: the rest is the caller's id.
+ * (reconcile.c).  Only our part of each id: the rest is the caller's id.
  */
 static void
 legs_record(struct call *c)
@@ -217,7 +217,7 @@ legs_bot(struct call *c, const struct act *a)
 
 /*
  * A restarted worker takes over the leg of the call's current action
- * (adopt.c): one that is up but not in a bridge with the caller gets a
+ * (resume.c): one that is up but not in a bridge with the caller gets a
  * new bridge; a dialled leg still ringing is waited for again.  The
  * ringing guard and a bot's max_ms count from now.
  */

@@ -157,11 +157,9 @@ flow_teardown(struct flow *f)
 {
 	latency_log(f, 1);
 	calls_free_all(f);
-	adopt_free(f);
+	reconcile_free(f);
 	ari_rest_free(f->rest);
 	flowset_unref(f->fs);
-	if (f->ev_reconcile != NULL)
-		event_free(f->ev_reconcile);
 	curl_global_cleanup();
 }
 

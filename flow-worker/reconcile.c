@@ -1,22 +1,28 @@
 /*
- * reconcile.c — take over the calls of a flow-worker that died.
+ * reconcile.c — at start, find in Asterisk the calls of a flow-worker that
+ * died and decide how each goes on; resume.c carries each decision out.
  *
- * At start, before reading any event, ask ARI for its channels (GET
- * /channels: with subscribeAll, GET /applications lists only the "all"
- * topic, not the channels in Stasis).  A channel whose dialplan
- * application is Stasis(ARI_APP) is one of our callers: it becomes a call
- * at once, so that a StasisStart the supervisor replays for it
- * (at-least-once delivery) finds it and does not start it twice.  Then
- * its MAI_STATE variable ("FLOW/STATE/SEQ", set on every state entry) is
- * read.  A call in a dial or bot state whose leg is still there takes
- * that leg over (adopt.c); any other resumes its state: media the old
- * state still plays is stopped and its actions run again.  A call that
- * never got a state starts its flow from the beginning; one whose flow or
- * state no longer exists goes to the flow's fallback state, or is hung
- * up.  Our own legs (ids "mai-...") and bridges that no call takes over
- * are hung up and destroyed.  Events wait (at most FLOW_RECONCILE_HOLD_MS)
- * until every call found is decided; if ARI cannot give the channel list,
- * events flow anyway.
+ * The steps, in the order of this file:
+ * 1. Hold events in the supervisor's queue until every call found is
+ *    decided, at most FLOW_RECONCILE_HOLD_MS.
+ * 2. GET /channels (with subscribeAll, GET /applications lists only the
+ *    "all" topic, not the channels in Stasis), again while Asterisk says
+ *    "not now".  Without a list, events flow and nothing is resumed.
+ * 3. Sort the list.  A channel in Stasis(ARI_APP) is one of our callers:
+ *    a call at once (CALL_RESUMING), so that a StasisStart the supervisor
+ *    replays for it (at-least-once delivery) does not start it twice.
+ *    Our legs ("mai-...") go under their caller, or are hung up; a Local
+ *    channel's ;2 half ("mai-o...") goes with its ;1.  Then GET /bridges:
+ *    ours go under their caller, or are destroyed.
+ * 4. Read each caller's MAI_STATE.
+ * 5. With it and the bridges in, decide the caller (resume.c): adopt its
+ *    recorded leg, go on with that leg's end, or run its state again.
+ *    What it had and did not take over is hung up or destroyed.
+ * 6. Events flow again.  Past the deadline they flow before all is
+ *    decided, and leg events update what was found (reconcile_leg_event).
+ *
+ * What was found (struct found_call, flow.h) is kept per caller until it
+ * is decided; the call points at its own (call->found).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,180 +35,33 @@
 #include "flow.h"
 
 static void	reconcile_try(struct flow *);
+static void	reconcile_retry_cb(evutil_socket_t, short, void *);
+static void	reconcile_list_cb(const struct ari_result *, void *);
+static void	reconcile_sort(struct flow *, struct json_object *);
+static void	reconcile_bridges_cb(const struct ari_result *, void *);
+static void	reconcile_var_cb(struct call *, const struct ari_result *,
+		    uint32_t);
+static void	reconcile_decide(struct found_call *);
+static void	reconcile_check_done(struct flow *);
+static void	reconcile_release(struct flow *);
 
-/* Events flow again: everything decided, or it took too long. */
+/* --- 1, 2: hold events, list the channels ------------------------------ */
+
 void
-reconcile_done(struct flow *f)
+reconcile_start(struct flow *f)
 {
-	if (f->ev_reconcile != NULL) {
-		event_free(f->ev_reconcile);
-		f->ev_reconcile = NULL;
-	}
-	flow_ipc_hold(f, 0);
-}
+	struct reconcile	*rc;
 
-static void
-reconcile_var_cb(struct call *c, const struct ari_result *res, uint32_t gen)
-{
-	struct json_object	*v;
-
-	(void)gen;
-	if (chanq_gone(c, res)) {
-		call_end(c, "gone before it was resumed");
-		return;
-	}
-	if (res->error == NULL && json_object_object_get_ex(res->body,
-	    "value", &v) && json_object_get_string(v)[0] != '\0')
-		adopt_where(c, json_object_get_string(v));
-	else
-		adopt_where(c, NULL);
-}
-
-static int
-reconcile_ours(const char *id)
-{
-	return strncmp(id, FLOW_ID_PREFIX, strlen(FLOW_ID_PREFIX)) == 0;
-}
-
-/* In Stasis(ARI_APP[,args]) now? */
-static int
-reconcile_in_app(struct flow *f, struct json_object *ch)
-{
-	struct json_object	*dp, *app, *data;
-	const char		*d;
-	size_t			 n = strlen(f->conf.ari_app);
-
-	if (!json_object_object_get_ex(ch, "dialplan", &dp) ||
-	    !json_object_object_get_ex(dp, "app_name", &app) ||
-	    !json_object_object_get_ex(dp, "app_data", &data) ||
-	    strcmp(json_object_get_string(app), "Stasis") != 0)
-		return 0;
-	d = json_object_get_string(data);
-	return strncmp(d, f->conf.ari_app, n) == 0 &&
-	    (d[n] == '\0' || d[n] == ',');
-}
-
-/*
- * One channel of GET /channels.  First pass: callers in Stasis become
- * calls.  Second pass, when every caller is known: our legs go to them
- * (adopt.c) or are hung up.
- */
-static void
-reconcile_one(struct flow *f, struct json_object *ch, int legs, size_t *n)
-{
-	struct json_object	*v;
-	const char		*id;
-	struct call		*c;
-	char			 path[ARI_REST_URL_MAX];
-
-	if (!json_object_object_get_ex(ch, "id", &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return;
-	id = json_object_get_string(v);
-	if (reconcile_ours(id)) {
-		if (legs)
-			n[1] += (size_t)adopt_leg_listed(f, id, ch);
-		return;
-	}
-	if (legs || !reconcile_in_app(f, ch) || call_find(f, id) != NULL ||
-	    (c = call_new(f, id)) == NULL ||
-	    ari_rest_path(path, sizeof(path), "/channels/%s/variable?"
-	    "variable=" FLOW_STATE_VAR, id) == -1)
-		return;
-	c->phase = CALL_RESUMING;
-	ariev_fill_call(c, ch);
-	adopt_caller(c);
-	areq_call(c, "GET", path, reconcile_var_cb);
-	n[0]++;
-}
-
-static void
-reconcile_bridges_cb(const struct ari_result *res, void *arg)
-{
-	if (res->fail != ARI_FAIL_CANCELLED)
-		adopt_bridges(arg, res);
-}
-
-/*
- * Bridges first: ari_rest has room now, while the calls' requests below
- * fill it and wait in areq.c's queue.
- */
-static void
-reconcile_list(struct flow *f, struct json_object *chans)
-{
-	size_t	i, n[2] = { 0, 0 };
-	int	legs, bridges;
-
-	adopt_begin(f);
-	bridges = ari_rest_call(f->rest, "GET", "/bridges", NULL, 0,
-	    reconcile_bridges_cb, f);
-	for (legs = 0; legs < 2; legs++)
-		for (i = 0; i < json_object_array_length(chans); i++)
-			reconcile_one(f, json_object_array_get_idx(chans, i),
-			    legs, n);
-	log_info("reconcile: calls in Stasis to resume=%zu, legs without "
-	    "their caller hung up=%zu", n[0], n[1]);
-	/* Without the list every call is decided on what the channels say. */
-	if (bridges == -1)
-		adopt_bridges(f, NULL);
-}
-
-/* Events wait for the decisions, but not past the deadline. */
-static void
-reconcile_wait(struct flow *f)
-{
-	uint64_t	now = frame_now_ns(), left;
-	struct timeval	tv;
-
-	if (f->ev_reconcile == NULL || f->snap == NULL)
-		return;
-	left = f->reconcile_deadline_ns > now ?
-	    (f->reconcile_deadline_ns - now) / 1000 : 0;
-	tv.tv_sec = (time_t)(left / 1000000);
-	tv.tv_usec = (suseconds_t)(left % 1000000);
-	evtimer_add(f->ev_reconcile, &tv);
-}
-
-static void
-reconcile_list_cb(const struct ari_result *res, void *arg)
-{
-	struct flow	*f = arg;
-
-	if (res->fail == ARI_FAIL_CANCELLED)
-		return;
-	if (res->error == NULL && json_object_is_type(res->body,
-	    json_type_array)) {
-		reconcile_list(f, res->body);
-		reconcile_wait(f);
-		return;
-	}
-	/* Only "not now" is worth a retry: no answer, or 5xx (booting). */
-	if ((res->status == 0 || res->status >= 500) &&
-	    frame_now_ns() < f->reconcile_deadline_ns) {
-		struct timeval	tv = { 0, FLOW_RECONCILE_RETRY_MS * 1000 };
-
-		evtimer_add(f->ev_reconcile, &tv);
-		return;
-	}
-	log_warnx("reconcile: %s; calls of an earlier flow-worker are not "
-	    "resumed", res->error != NULL ? res->error : "GET /channels: not "
-	    "a list");
-	reconcile_done(f);
-}
-
-static void
-reconcile_retry_cb(evutil_socket_t fd, short ev, void *arg)
-{
-	struct flow	*f = arg;
-
-	(void)fd;
-	(void)ev;
-	if (f->snap != NULL) {
-		log_warnx("reconcile: calls still being decided after %d ms: "
-		    "events flow meanwhile", FLOW_RECONCILE_HOLD_MS);
-		reconcile_done(f);
-		return;
-	}
+	if ((rc = calloc(1, sizeof(*rc))) == NULL)
+		fatal("reconcile");
+	TAILQ_INIT(&rc->calls);
+	rc->deadline_ns = frame_now_ns() +
+	    (uint64_t)FLOW_RECONCILE_HOLD_MS * 1000000;
+	if ((rc->ev_timer = evtimer_new(f->base, reconcile_retry_cb, f)) ==
+	    NULL)
+		fatalx("evtimer_new");
+	f->reconcile = rc;
+	flow_ipc_hold(f, 1);
 	reconcile_try(f);
 }
 
@@ -224,92 +83,529 @@ reconcile_try(struct flow *f)
 	    reconcile_list_cb, f) == -1) {
 		log_warnx("reconcile: cannot ask ARI; calls of an earlier "
 		    "flow-worker are not resumed");
-		reconcile_done(f);
+		reconcile_release(f);
 	}
 }
 
-void
-reconcile_start(struct flow *f)
+/* Events wait for the decisions, but not past the deadline. */
+static void
+reconcile_wait(struct flow *f)
 {
-	f->reconcile_deadline_ns = frame_now_ns() +
-	    (uint64_t)FLOW_RECONCILE_HOLD_MS * 1000000;
-	if ((f->ev_reconcile = evtimer_new(f->base, reconcile_retry_cb, f)) ==
-	    NULL)
-		fatalx("evtimer_new");
-	flow_ipc_hold(f, 1);
+	struct reconcile	*rc = f->reconcile;
+	uint64_t		 now = frame_now_ns(), left;
+	struct timeval		 tv;
+
+	if (rc == NULL || rc->ev_timer == NULL)
+		return;
+	left = rc->deadline_ns > now ? (rc->deadline_ns - now) / 1000 : 0;
+	tv.tv_sec = (time_t)(left / 1000000);
+	tv.tv_usec = (suseconds_t)(left % 1000000);
+	evtimer_add(rc->ev_timer, &tv);
+}
+
+static void
+reconcile_list_cb(const struct ari_result *res, void *arg)
+{
+	struct flow	*f = arg;
+
+	if (res->fail == ARI_FAIL_CANCELLED || f->reconcile == NULL)
+		return;
+	if (res->error == NULL && json_object_is_type(res->body,
+	    json_type_array)) {
+		reconcile_sort(f, res->body);
+		reconcile_wait(f);
+		return;
+	}
+	/* Only "not now" is worth a retry: no answer, or 5xx (booting). */
+	if ((res->status == 0 || res->status >= 500) &&
+	    frame_now_ns() < f->reconcile->deadline_ns) {
+		struct timeval	tv = { 0, FLOW_RECONCILE_RETRY_MS * 1000 };
+
+		evtimer_add(f->reconcile->ev_timer, &tv);
+		return;
+	}
+	log_warnx("reconcile: %s; calls of an earlier flow-worker are not "
+	    "resumed", res->error != NULL ? res->error : "GET /channels: not "
+	    "a list");
+	reconcile_release(f);
+}
+
+/* Before the list: try again.  After: the deadline, events flow. */
+static void
+reconcile_retry_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct flow	*f = arg;
+
+	(void)fd;
+	(void)ev;
+	if (f->reconcile->listed) {
+		log_warnx("reconcile: calls still being decided after %d ms: "
+		    "events flow meanwhile", FLOW_RECONCILE_HOLD_MS);
+		reconcile_release(f);
+		return;
+	}
 	reconcile_try(f);
 }
 
-/*
- * What the dead worker's state still plays or records would hold up the
- * re-run (media queue on the channel): stop it.  Its playbacks have the
- * ids seq, seq+1, ... that the state entry recorded; recordings have the
- * names of the state's record actions.
- */
-void
-reconcile_stop_media(struct call *c, const struct state *st, uint32_t seq)
-{
-	char	id[FLOW_OBJ_ID_MAX], name[FLOW_OBJ_ID_MAX];
-	char	path[ARI_REST_URL_MAX];
-	size_t	i, n = 0;
+/* --- 3: sort what was found ------------------------------------------- */
 
-	for (i = 0; i < st->nacts; i++) {
-		n += act_ids(&st->acts[i]);
-		if (st->acts[i].kind != ACT_RECORD)
-			continue;
-		var_expand(c, st->acts[i].value, name, sizeof(name));
-		if (ari_rest_path(path, sizeof(path), "/recordings/live/%s/stop",
-		    name) != -1)
-			areq_call(c, "POST", path, NULL);
+static int
+reconcile_ours(const char *id)
+{
+	return strncmp(id, FLOW_ID_PREFIX, strlen(FLOW_ID_PREFIX)) == 0;
+}
+
+static const char *
+reconcile_id(struct json_object *ch)
+{
+	struct json_object	*v;
+
+	if (!json_object_object_get_ex(ch, "id", &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+/* In Stasis(ARI_APP[,args]) now? */
+static int
+reconcile_in_app(struct flow *f, struct json_object *ch)
+{
+	struct json_object	*dp, *app, *data;
+	const char		*d;
+	size_t			 n = strlen(f->conf.ari_app);
+
+	if (!json_object_object_get_ex(ch, "dialplan", &dp) ||
+	    !json_object_object_get_ex(dp, "app_name", &app) ||
+	    !json_object_object_get_ex(dp, "app_data", &data) ||
+	    strcmp(json_object_get_string(app), "Stasis") != 0)
+		return 0;
+	d = json_object_get_string(data);
+	return strncmp(d, f->conf.ari_app, n) == 0 &&
+	    (d[n] == '\0' || d[n] == ',');
+}
+
+/* A caller in Stasis: a call being resumed, decided once all is in (1). */
+static int
+reconcile_caller(struct flow *f, struct json_object *ch)
+{
+	const char		*id;
+	struct found_call	*fc;
+	struct call		*c;
+	char			 path[ARI_REST_URL_MAX];
+
+	if ((id = reconcile_id(ch)) == NULL || reconcile_ours(id) ||
+	    !reconcile_in_app(f, ch) || call_find(f, id) != NULL ||
+	    ari_rest_path(path, sizeof(path), "/channels/%s/variable?"
+	    "variable=" FLOW_STATE_VAR, id) == -1 ||
+	    (c = call_new(f, id)) == NULL)
+		return 0;
+	if ((fc = calloc(1, sizeof(*fc))) == NULL)
+		fatal("reconcile");
+	fc->c = c;
+	TAILQ_INIT(&fc->legs);
+	TAILQ_INIT(&fc->bridges);
+	TAILQ_INSERT_TAIL(&f->reconcile->calls, fc, entry);
+	c->found = fc;
+	c->phase = CALL_RESUMING;
+	ariev_fill_call(c, ch);
+	areq_call(c, "GET", path, reconcile_var_cb);
+	return 1;
+}
+
+static struct found_leg *
+reconcile_leg_find(struct found_call *fc, const char *id)
+{
+	struct found_leg	*l;
+
+	TAILQ_FOREACH(l, &fc->legs, entry)
+		if (strcmp(l->id, id) == 0)
+			return l;
+	return NULL;
+}
+
+/* A leg of the caller is alive (ch: its channel, as listed or started). */
+static void
+reconcile_leg_alive(struct found_call *fc, const char *id,
+    struct json_object *ch)
+{
+	struct found_leg	*l;
+	struct json_object	*dp, *app;
+
+	if ((l = reconcile_leg_find(fc, id)) == NULL) {
+		if ((l = calloc(1, sizeof(*l))) == NULL)
+			fatal("reconcile");
+		snprintf(l->id, sizeof(l->id), "%s", id);
+		TAILQ_INSERT_TAIL(&fc->legs, l, entry);
 	}
+	l->in_stasis = json_object_object_get_ex(ch, "dialplan", &dp) &&
+	    json_object_object_get_ex(dp, "app_name", &app) &&
+	    strcmp(json_object_get_string(app), "Stasis") == 0;
+}
+
+static void
+reconcile_delete(struct flow *f, const char *kind, const char *id)
+{
+	char	path[ARI_REST_URL_MAX];
+
+	if (ari_rest_path(path, sizeof(path), "/%s/%s", kind, id) != -1)
+		areq_loose(f, "DELETE", path);
+}
+
+/* A leg of ours: kept under its caller, or hung up (1). */
+static int
+reconcile_leg(struct flow *f, struct json_object *ch)
+{
+	const char	*id;
+	struct call	*c;
+
+	/* A Local ;2 half: Asterisk hangs it up with its ;1. */
+	if ((id = reconcile_id(ch)) == NULL || !reconcile_ours(id) ||
+	    id[strlen(FLOW_ID_PREFIX)] == 'o')
+		return 0;
+	if ((c = call_of_obj(f, id)) != NULL && c->found != NULL) {
+		reconcile_leg_alive(c->found, id, ch);
+		return 0;
+	}
+	reconcile_delete(f, "channels", id);
+	f->reconcile->legs_gone++;
+	return 1;
+}
+
+/*
+ * Callers first, so that every leg finds its caller.  The bridges are
+ * asked for first: ari_rest has room now, while the callers' requests
+ * fill it and wait in areq.c's queue.
+ */
+static void
+reconcile_sort(struct flow *f, struct json_object *chans)
+{
+	size_t	i, n = json_object_array_length(chans);
+	size_t	callers = 0, orphans = 0;
+	int	bridges;
+
+	f->reconcile->listed = 1;
+	bridges = ari_rest_call(f->rest, "GET", "/bridges", NULL, 0,
+	    reconcile_bridges_cb, f);
+	for (i = 0; i < n; i++)
+		callers += (size_t)reconcile_caller(f,
+		    json_object_array_get_idx(chans, i));
+	for (i = 0; i < n; i++)
+		orphans += (size_t)reconcile_leg(f,
+		    json_object_array_get_idx(chans, i));
+	log_info("reconcile: calls in Stasis to resume=%zu, legs without "
+	    "their caller hung up=%zu", callers, orphans);
+	/* Without the list every call is decided on what the channels say. */
+	if (bridges == -1)
+		reconcile_bridges_cb(NULL, f);
+}
+
+/* One bridge of ours: its members, so its caller can check them. */
+static void
+reconcile_bridge_found(struct found_call *fc, const char *id,
+    struct json_object *b)
+{
+	struct found_bridge	*fb;
+	struct json_object	*chans;
+	const char		*m;
+	size_t			 i, n = 0;
+
+	if ((fb = calloc(1, sizeof(*fb))) == NULL)
+		fatal("reconcile");
+	snprintf(fb->id, sizeof(fb->id), "%s", id);
+	if (json_object_object_get_ex(b, "channels", &chans) &&
+	    json_object_is_type(chans, json_type_array))
+		n = json_object_array_length(chans);
+	if (n > 0 && (fb->chans = calloc(n, sizeof(*fb->chans))) == NULL)
+		fatal("reconcile");
+	/* A longer id is neither the caller's nor a leg's: not kept. */
 	for (i = 0; i < n; i++) {
-		snprintf(id, sizeof(id), FLOW_ID_PREFIX "p%08x-%s",
-		    (unsigned int)(seq + i), c->id);
-		if (ari_rest_path(path, sizeof(path), "/playbacks/%s", id) != -1)
-			areq_call(c, "DELETE", path, NULL);
+		m = json_object_get_string(json_object_array_get_idx(chans, i));
+		if (m != NULL && strlen(m) < sizeof(fb->chans[0]))
+			memcpy(fb->chans[fb->nchans++], m, strlen(m) + 1);
+	}
+	TAILQ_INSERT_TAIL(&fc->bridges, fb, entry);
+}
+
+/* Our bridges go to their callers or are destroyed (res NULL: no list). */
+static void
+reconcile_bridges(struct flow *f, const struct ari_result *res)
+{
+	struct json_object	*b;
+	const char		*id;
+	struct call		*c;
+	size_t			 i;
+
+	if (res == NULL || res->error != NULL ||
+	    !json_object_is_type(res->body, json_type_array)) {
+		log_warnx("reconcile: cannot list bridges: %s; bridges of an "
+		    "earlier flow-worker stay", res != NULL && res->error !=
+		    NULL ? res->error : "no list");
+		return;
+	}
+	for (i = 0; i < json_object_array_length(res->body); i++) {
+		b = json_object_array_get_idx(res->body, i);
+		if ((id = reconcile_id(b)) == NULL || !reconcile_ours(id))
+			continue;
+		if ((c = call_of_obj(f, id)) != NULL && c->found != NULL)
+			reconcile_bridge_found(c->found, id, b);
+		else {
+			reconcile_delete(f, "bridges", id);
+			f->reconcile->bridges_gone++;
+		}
 	}
 }
 
-/* "FLOW/STATE/SEQ" read back from the channel, or NULL if it had none. */
+/* --- 4, 5: read each MAI_STATE, decide --------------------------------- */
+
+/*
+ * With the bridges in, decide every caller whose MAI_STATE is in.  ARI
+ * never answers from inside a call to it (ari_rest.h), so deciding one
+ * caller leaves the others be: the walk may keep its next.
+ */
+static void
+reconcile_bridges_cb(const struct ari_result *res, void *arg)
+{
+	struct flow		*f = arg;
+	struct found_call	*fc, *next;
+
+	if ((res != NULL && res->fail == ARI_FAIL_CANCELLED) ||
+	    f->reconcile == NULL)
+		return;
+	f->reconcile->bridges_in = 1;
+	reconcile_bridges(f, res);
+	for (fc = TAILQ_FIRST(&f->reconcile->calls); fc != NULL; fc = next) {
+		next = TAILQ_NEXT(fc, entry);
+		if (fc->where_in)
+			reconcile_decide(fc);
+	}
+	reconcile_check_done(f);
+}
+
+/* The caller's MAI_STATE (NULL: none) is in. */
+static void
+reconcile_where(struct call *c, const char *where)
+{
+	struct found_call	*fc = c->found;
+
+	if (fc == NULL) {
+		resume_state(c, where);
+		return;
+	}
+	snprintf(fc->where, sizeof(fc->where), "%s", where != NULL ? where :
+	    "");
+	fc->where_in = 1;
+	if (c->f->reconcile->bridges_in)
+		reconcile_decide(fc);
+}
+
+static void
+reconcile_var_cb(struct call *c, const struct ari_result *res, uint32_t gen)
+{
+	struct json_object	*v;
+
+	(void)gen;
+	if (chanq_gone(c, res)) {
+		call_end(c, "gone before it was resumed");
+		return;
+	}
+	if (res->error == NULL && json_object_object_get_ex(res->body,
+	    "value", &v) && json_object_get_string(v)[0] != '\0')
+		reconcile_where(c, json_object_get_string(v));
+	else
+		reconcile_where(c, NULL);
+}
+
+static int
+reconcile_bridge_has(const struct found_bridge *fb, const char *id)
+{
+	size_t	i;
+
+	for (i = 0; i < fb->nchans; i++)
+		if (strcmp(fb->chans[i], id) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+reconcile_bridge_free(struct found_bridge *fb)
+{
+	free(fb->chans);
+	free(fb);
+}
+
+/*
+ * What the caller's MAI_STATE names, and whether its leg and bridge are
+ * still there: what is taken over leaves the found lists.
+ */
+static int
+reconcile_plan(struct found_call *fc, struct resume_plan *p)
+{
+	struct found_leg	*l;
+	struct found_bridge	*fb;
+
+	if (!resume_plan_read(fc->c, fc->where, p))
+		return 0;
+	if ((l = reconcile_leg_find(fc, p->leg)) != NULL) {
+		p->alive = 1;
+		p->up = p->act->kind == ACT_BOT || l->in_stasis;
+		TAILQ_REMOVE(&fc->legs, l, entry);
+		free(l);
+	}
+	if (!p->alive || p->bridge[0] == '\0')
+		return 1;
+	TAILQ_FOREACH(fb, &fc->bridges, entry)
+		if (strcmp(fb->id, p->bridge) == 0)
+			break;
+	if (fb != NULL && reconcile_bridge_has(fb, fc->c->id) &&
+	    reconcile_bridge_has(fb, p->leg)) {
+		p->bridged = 1;
+		TAILQ_REMOVE(&fc->bridges, fb, entry);
+		reconcile_bridge_free(fb);
+	}
+	return 1;
+}
+
+static void
+reconcile_found_free(struct found_call *fc)
+{
+	struct found_leg	*l;
+	struct found_bridge	*fb;
+
+	while ((l = TAILQ_FIRST(&fc->legs)) != NULL) {
+		TAILQ_REMOVE(&fc->legs, l, entry);
+		free(l);
+	}
+	while ((fb = TAILQ_FIRST(&fc->bridges)) != NULL) {
+		TAILQ_REMOVE(&fc->bridges, fb, entry);
+		reconcile_bridge_free(fb);
+	}
+	free(fc);
+}
+
+/*
+ * The caller leaves the found set, decided or ended: what it had and
+ * nobody took over is hung up or destroyed.
+ */
+static void
+reconcile_drop(struct found_call *fc)
+{
+	struct flow		*f = fc->c->f;
+	struct reconcile	*rc = f->reconcile;
+	struct found_leg	*l;
+	struct found_bridge	*fb;
+
+	TAILQ_REMOVE(&rc->calls, fc, entry);
+	fc->c->found = NULL;
+	TAILQ_FOREACH(l, &fc->legs, entry) {
+		reconcile_delete(f, "channels", l->id);
+		rc->legs_gone++;
+	}
+	TAILQ_FOREACH(fb, &fc->bridges, entry) {
+		reconcile_delete(f, "bridges", fb->id);
+		rc->bridges_gone++;
+	}
+	reconcile_found_free(fc);
+}
+
+static void
+reconcile_decide(struct found_call *fc)
+{
+	struct call		*c = fc->c;
+	struct flow		*f = c->f;
+	struct resume_plan	 p;
+	char			 where[FLOW_RECORD_MAX];
+	int			 take;
+
+	memcpy(where, fc->where, sizeof(where));
+	if ((take = reconcile_plan(fc, &p)) && p.alive)
+		f->reconcile->adopted++;
+	reconcile_drop(fc);
+	if (take)
+		resume_adopt(c, &p);
+	else
+		resume_state(c, where[0] != '\0' ? where : NULL);
+	reconcile_check_done(f);
+}
+
+/* --- 6: events flow again ---------------------------------------------- */
+
+/* Events flow again: everything decided, or it took too long. */
+static void
+reconcile_release(struct flow *f)
+{
+	struct reconcile	*rc = f->reconcile;
+
+	if (rc->ev_timer != NULL) {
+		event_free(rc->ev_timer);
+		rc->ev_timer = NULL;
+	}
+	flow_ipc_hold(f, 0);
+	/* Nothing found means nothing left to decide. */
+	if (!rc->listed)
+		reconcile_free(f);
+}
+
+/* Every caller decided and the bridges in: done. */
+static void
+reconcile_check_done(struct flow *f)
+{
+	struct reconcile	*rc = f->reconcile;
+
+	if (rc == NULL || !rc->bridges_in || !TAILQ_EMPTY(&rc->calls))
+		return;
+	log_info("reconcile: done, legs adopted=%zu, old legs hung up=%zu, "
+	    "old bridges destroyed=%zu", rc->adopted, rc->legs_gone,
+	    rc->bridges_gone);
+	reconcile_free(f);
+	flow_ipc_hold(f, 0);
+}
+
+/*
+ * A leg of a call not decided yet started (ch) or went away (NULL): what
+ * was found changes with it.
+ */
 void
-reconcile_resume(struct call *c, const char *where)
+reconcile_leg_event(struct call *c, const char *id, struct json_object *ch)
+{
+	struct found_leg	*l;
+
+	if (c->found == NULL)
+		return;
+	if (ch != NULL)
+		reconcile_leg_alive(c->found, id, ch);
+	else if ((l = reconcile_leg_find(c->found, id)) != NULL) {
+		TAILQ_REMOVE(&c->found->legs, l, entry);
+		free(l);
+	}
+}
+
+/* A call ended before it was decided: what it had goes. */
+void
+reconcile_forget(struct call *c)
 {
 	struct flow	*f = c->f;
-	char		 buf[2 * FLOW_NAME_MAX + 16], *state = NULL, *seq = NULL;
-	int		 n = -1, st = -1;
 
-	if (f->fs == NULL) {
-		call_end(c, "no call flows to resume it with");
+	if (c->found == NULL)
 		return;
-	}
-	if (where != NULL) {
-		snprintf(buf, sizeof(buf), "%s", where);
-		if ((state = strchr(buf, '/')) != NULL) {
-			*state++ = '\0';
-			if ((seq = strchr(state, '/')) != NULL)
-				*seq++ = '\0';
-		}
-		if ((n = flowset_flow(f->fs, buf)) != -1 && state != NULL)
-			st = flowdef_state(&f->fs->flows[n], state);
-	} else if ((n = flowset_route(f->fs, c->exten, NULL)) != -1)
-		st = f->fs->flows[n].initial;
-	c->fs = f->fs;
-	c->fs->refs++;
-	f->counters.v[MAI_CNT_FLOW_RESUMED]++;
-	if (n != -1 && st != -1) {
-		if (seq != NULL)
-			reconcile_stop_media(c, &f->fs->flows[n].states[st],
-			    (uint32_t)strtoul(seq, NULL, 16));
-		engine_start(c, &f->fs->flows[n], st, "resume");
+	reconcile_drop(c->found);
+	reconcile_check_done(f);
+}
+
+/* When done, or at exit: what is left is forgotten, Asterisk not asked. */
+void
+reconcile_free(struct flow *f)
+{
+	struct reconcile	*rc = f->reconcile;
+	struct found_call	*fc;
+
+	if (rc == NULL)
 		return;
+	if (rc->ev_timer != NULL)
+		event_free(rc->ev_timer);
+	while ((fc = TAILQ_FIRST(&rc->calls)) != NULL) {
+		TAILQ_REMOVE(&rc->calls, fc, entry);
+		reconcile_found_free(fc);
 	}
-	log_warnx("call id=%s: cannot resume \"%s\": that flow or state is "
-	    "gone", c->id, where != NULL ? where : "(no state)");
-	if (n != -1 && f->fs->flows[n].fallback != -1) {
-		engine_start(c, &f->fs->flows[n], f->fs->flows[n].fallback,
-		    "resume");
-		return;
-	}
-	c->phase = CALL_RUNNING;
-	engine_hangup(c);
+	free(rc);
+	f->reconcile = NULL;
 }
