@@ -96,8 +96,9 @@ struct ari_call_opts {
 typedef void (*ari_rest_cb)(const struct ari_result *, void *);
 
 /*
- * How a transfer ended, in plain terms: ari_rest.c fills it in from curl,
- * ari_text.c turns it into the struct ari_result a callback sees.
+ * How a transfer ended, in plain terms: ari_curl.c fills in what curl
+ * saw, ari_rest.c what the request was, and ari_text.c turns it into the
+ * struct ari_result a callback sees.
  */
 struct ari_outcome {
 	const char		*method;

@@ -2,7 +2,7 @@
  * ari_text.c — the words of an ARI call: the path that goes out, with the
  * caller's segments percent-encoded, and what comes back, the body as
  * JSON and, when the call failed, one line that names the call and says
- * why.  ari_rest.c moves the bytes; this file knows nothing of curl or the
+ * why.  ari_curl.c moves the bytes; this file knows nothing of curl or the
  * event loop.
  */
 #include <errno.h>
