@@ -120,7 +120,7 @@ struct probe_outcome {
 	enum ari_rest_fail	fail;		/* only told apart when unreachable */
 };
 
-/* The HTTP side (curl on libevent) is common/ari_rest.c's. */
+/* The HTTP side (curl on libevent) is common/ari_curl.c's. */
 struct probe {
 	struct event_base	*base;
 	struct health_state	*state;

@@ -5,7 +5,7 @@
  * more than one in flight.  The result is cached for /healthz/deps,
  * reported to the supervisor as edge_http_reachable and ari_auth, and
  * logged once per transition.  The call itself goes through
- * common/ari_rest.c (libcurl multi on our event_base), so it never blocks.
+ * common/ari_curl.c (libcurl multi on our event_base), so it never blocks.
  */
 #include <errno.h>
 #include <stdio.h>
