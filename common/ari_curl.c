@@ -432,6 +432,18 @@ setup_multi(struct ari_curl *t)
 	return 0;
 }
 
+/* Connections to one host (and kept idle) for ari_rest_limit(). */
+int
+ari_curl_limit(struct ari_curl *t, unsigned int max)
+{
+	if (curl_multi_setopt(t->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+	    (long)max) != CURLM_OK ||
+	    curl_multi_setopt(t->multi, CURLMOPT_MAXCONNECTS, (long)max) !=
+	    CURLM_OK)
+		return -1;
+	return 0;
+}
+
 /*
  * Before a sandbox: curl may read files and allocate here.  The caller
  * has run curl_global_init().  NULL if anything is missing.

@@ -44,6 +44,8 @@ struct ari_rest {
 	struct ari_xfers	 xfers;		/* admitted, not called back */
 	unsigned int		 nxfers;
 	unsigned int		 nari;		/* of them to ARI */
+	unsigned int		 max_xfers;	/* ARI_REST_MAX_CALLS, or
+						   ari_rest_limit()'s */
 	int			 dispatching;	/* callbacks running */
 	int			 closing;	/* ari_rest_free() was called */
 	char			 base_url[ARI_REST_URL_MAX];
@@ -159,7 +161,7 @@ rest_admit(struct ari_rest *r, int ari, const char *method,
 	*jsonp = NULL;
 	if (r->closing)
 		return rest_refuse(ECANCELED);
-	if (r->nxfers >= ARI_REST_MAX_CALLS ||
+	if (r->nxfers >= r->max_xfers ||
 	    (ari && r->nari >= ARI_REST_MAX_CONNS))
 		return rest_refuse(EAGAIN);
 	if (cb == NULL || (m = rest_method(method)) == NULL ||
@@ -305,12 +307,29 @@ ari_rest_new(struct event_base *base, const struct mai_config *conf)
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return NULL;
 	TAILQ_INIT(&r->xfers);
+	r->max_xfers = ARI_REST_MAX_CALLS;
 	if ((r->curl = ari_curl_new(base, r)) == NULL ||
 	    ari_rest_configure(r, conf) == -1) {
 		rest_destroy(r);
 		return NULL;
 	}
 	return r;
+}
+
+/*
+ * An instance for long requests to one other server (the flow-worker's
+ * bot control requests, each open for a whole conversation): up to max
+ * at once, each on a connection of its own, none waiting inside curl.
+ * -1 if max is 0 or over ARI_REST_LIMIT_MAX, or curl refuses.
+ */
+int
+ari_rest_limit(struct ari_rest *r, unsigned int max)
+{
+	if (max == 0 || max > ARI_REST_LIMIT_MAX ||
+	    ari_curl_limit(r->curl, max) == -1)
+		return -1;
+	r->max_xfers = max;
+	return 0;
 }
 
 /*

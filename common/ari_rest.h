@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "urlenc.h"
+
 struct event_base;
 struct json_object;
 struct mai_config;
@@ -40,6 +42,8 @@ struct ari_rest;
  * that expects more says so (struct ari_call_opts), up to
  * ARI_REST_BODY_HUGE: the bound on any answer at all.
  */
+/* The most ari_rest_limit() allows: one connection (a descriptor) each. */
+#define ARI_REST_LIMIT_MAX	4096
 #define ARI_REST_BODY_MAX	(1024 * 1024)
 #define ARI_REST_BODY_HUGE	(64 * 1024 * 1024)
 #define ARI_REST_TIMEOUT_DEF_MS	5000	/* when a call passes 0 */
@@ -134,14 +138,13 @@ int		 ari_rest_call_opts(struct ari_rest *, const char *,
 int		 ari_rest_call_url(struct ari_rest *, const char *,
 		    const char *, struct json_object *, unsigned int,
 		    ari_rest_cb, void *);
+int		 ari_rest_limit(struct ari_rest *, unsigned int);
 const char	*ari_rest_base_url(const struct ari_rest *);
 void		 ari_rest_free(struct ari_rest *);
 
 /* ari_text.c */
 int		 ari_rest_path(char *, size_t, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
-int		 ari_path_ok(const char *);
-int		 ari_url_ok(const char *);
 void		 ari_result_make(struct ari_result *,
 		    const struct ari_outcome *, char *, size_t);
 

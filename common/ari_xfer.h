@@ -60,6 +60,7 @@ void		 ari_xfer_collect(struct ari_rest *);
 
 /* ari_curl.c */
 struct ari_curl	*ari_curl_new(struct event_base *, struct ari_rest *);
+int		 ari_curl_limit(struct ari_curl *, unsigned int);
 int		 ari_curl_credentials(struct ari_curl *, const char *,
 		    const char *);
 int		 ari_curl_start(struct ari_curl *, struct ari_xfer *,

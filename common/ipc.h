@@ -108,6 +108,8 @@ struct mai_config {
 	char		bot_media[MAI_STR_MAX];		/* HOST:PORT or "" */
 	char		bot_format[16];			/* e.g. ulaw, slin16 */
 	char		bot_transport[16];		/* udp or websocket */
+	char		bot_control[MAI_STR_MAX];	/* the bot's control
+							   URL, or "" */
 };
 
 struct mai_flag_report {

@@ -104,3 +104,36 @@ urlenc_mask_api_key(char *dst, size_t dstsize, const char *url)
 		dst[off < dstsize ? off : dstsize - 1] = '\0';
 	return off;
 }
+
+/* Absolute, printable, no blanks and no fragment: curl must not guess. */
+int
+ari_path_ok(const char *path)
+{
+	const unsigned char	*p = (const unsigned char *)path;
+
+	if (p == NULL || *p != '/')
+		return 0;
+	for (; *p != '\0'; p++)
+		if (*p <= 0x20 || *p >= 0x7f || *p == '#')
+			return 0;
+	return 1;
+}
+
+/* http(s)://HOST..., the rest as printable as an ARI path. */
+int
+ari_url_ok(const char *url)
+{
+	size_t	skip;
+
+	if (url == NULL)
+		return 0;
+	if (strncmp(url, "http://", 7) == 0)
+		skip = 7;
+	else if (strncmp(url, "https://", 8) == 0)
+		skip = 8;
+	else
+		return 0;
+	if (url[skip] == '\0' || url[skip] == '/')
+		return 0;
+	return ari_path_ok(url + skip - 1);
+}

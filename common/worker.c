@@ -100,6 +100,7 @@ worker_take_config(struct mai_config *conf, const void *buf, size_t len)
 	CUT(conf->bot_media);
 	CUT(conf->bot_format);
 	CUT(conf->bot_transport);
+	CUT(conf->bot_control);
 #undef CUT
 	log_setlevel(conf->log_level, conf->log_json);
 	return 0;

@@ -433,6 +433,6 @@ action_leave(struct call *c)
 	    "/recordings/live/%s/stop", c->rt.recording) != -1)
 		areq_call(c, "POST", path, NULL);
 	legs_release(c, 0);
-	areq_forget_webhook(c);
+	areq_forget_http(c);
 	memset(&c->rt, 0, sizeof(c->rt));
 }

@@ -48,6 +48,7 @@ areq_new(struct flow *f, struct call *c, const char *method,
 	r->cb = cb;
 	r->gen = c != NULL ? c->gen : 0;
 	r->timeout_ms = FLOW_ARI_TIMEOUT_MS;
+	r->rest = f->rest;
 	return r;
 }
 
@@ -74,7 +75,7 @@ areq_fail_cb(evutil_socket_t fd, short ev, void *arg)
 	res.path = r->target;
 	res.fail = ARI_FAIL_TRANSPORT;
 	snprintf(err, sizeof(err), "%s %.200s: not sent: %s", r->method,
-	    r->url ? "(webhook)" : r->target, r->err == EAGAIN ?
+	    r->url ? "(URL)" : r->target, r->err == EAGAIN ?
 	    "too many requests waiting" : strerror(r->err));
 	res.error = err;
 	areq_done(&res, r);
@@ -99,7 +100,7 @@ areq_issue(struct areq *r)
 	int		 rc;
 
 	if (r->url)
-		rc = ari_rest_call_url(f->rest, r->method, r->target, r->body,
+		rc = ari_rest_call_url(r->rest, r->method, r->target, r->body,
 		    r->timeout_ms, areq_done, r);
 	else
 		rc = ari_rest_call(f->rest, r->method, r->target, r->body,
@@ -140,7 +141,7 @@ areq_done(const struct ari_result *res, void *arg)
 		}
 	}
 	if (c != NULL && r->url)
-		c->webhook = NULL;
+		c->http = NULL;
 	if (c != NULL && r->cb != NULL && res->fail != ARI_FAIL_CANCELLED)
 		r->cb(c, res, r->gen);
 	areq_free(r);
@@ -263,12 +264,14 @@ areq_loose(struct flow *f, const char *method, const char *path)
 }
 
 /*
- * POST body (JSON, which this takes over) to an absolute URL, outside the
- * call's ARI order.  -1 (body released) if the URL cannot be used.
+ * POST body (JSON, which this takes over) to an absolute URL through
+ * rest (f->rest for webhooks, f->botctl for a bot's control request),
+ * outside the call's ARI order.  A call has one such request at a time
+ * (c->http).  -1 (body released) if the URL cannot be used.
  */
 int
-areq_webhook(struct call *c, const char *url, struct json_object *body,
-    unsigned int timeout_ms, areq_cb cb)
+areq_post_url(struct call *c, struct ari_rest *rest, const char *url,
+    struct json_object *body, unsigned int timeout_ms, areq_cb cb)
 {
 	struct areq	*r;
 
@@ -278,25 +281,29 @@ areq_webhook(struct call *c, const char *url, struct json_object *body,
 	}
 	r = areq_new(c->f, c, "POST", url, cb);
 	r->url = 1;
+	r->rest = rest;
 	r->timeout_ms = timeout_ms;
 	r->body = body;
-	c->webhook = r;
+	c->http = r;
 	areq_issue(r);
 	return 0;
 }
 
-/* The webhook in flight is not waited for any more. */
+/*
+ * The URL request in flight is not waited for any more: its answer, when
+ * it comes, finds nobody.
+ */
 void
-areq_forget_webhook(struct call *c)
+areq_forget_http(struct call *c)
 {
-	if (c->webhook == NULL)
+	if (c->http == NULL)
 		return;
-	if (c->webhook->where == AREQ_BACKLOG) {
-		backlog_remove(c->webhook);
-		areq_free(c->webhook);
+	if (c->http->where == AREQ_BACKLOG) {
+		backlog_remove(c->http);
+		areq_free(c->http);
 	} else
-		c->webhook->call = NULL;
-	c->webhook = NULL;
+		c->http->call = NULL;
+	c->http = NULL;
 }
 
 /*
@@ -309,7 +316,7 @@ areq_detach_all(struct call *c)
 {
 	struct areq	*r;
 
-	areq_forget_webhook(c);
+	areq_forget_http(c);
 	while ((r = TAILQ_FIRST(&c->reqs)) != NULL) {
 		TAILQ_REMOVE(&c->reqs, r, entry);
 		r->serial = 0;

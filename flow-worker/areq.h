@@ -29,7 +29,9 @@ struct areq {
 	uint64_t		 stasis_ns;	/* the call's first request:
 						   its StasisStart was read
 						   then (latency.c) */
-	uint8_t			 url;		/* target is a URL (webhook) */
+	struct ari_rest		*rest;		/* f->rest, or f->botctl */
+	uint8_t			 url;		/* target is a URL (webhook,
+						   bot control) */
 	uint8_t			 serial;	/* in call->reqs */
 	uint8_t			 first;		/* the call's first: backlog
 						   ahead of the others */

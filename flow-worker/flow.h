@@ -62,6 +62,19 @@ struct ari_result;
 #define FLOW_ARI_TIMEOUT_MS	5000
 #define FLOW_WEBHOOK_TIMEOUT_MS	3000	/* default of the action */
 
+/*
+ * The bot's control requests (botctl.c): each is open for a whole
+ * conversation, on a connection of its own, so there is a bound on them
+ * apart from ARI's; a bot call beyond it is an `error`.  With the action's
+ * max_ms the request may take that long plus the slack (the bot finishes
+ * its sentence); without, ARI_REST_TIMEOUT_MAX_MS.
+ */
+#define FLOW_BOT_CONTROL_MAX		1024
+#define FLOW_BOT_CONTROL_SLACK_MS	10000
+#define FLOW_BOT_RESULT_MAX		32	/* "bot:RESULT" events */
+_Static_assert(FLOW_BOT_RESULT_MAX <= FLOW_DIGITS_MAX,
+    "engine_target() builds EVENT:VALUE in a buffer sized for digits");
+
 /* Restart reconciliation. */
 #define FLOW_RECONCILE_HOLD_MS	5000	/* events wait at most this long */
 #define FLOW_RECONCILE_RETRY_MS	500
@@ -116,6 +129,7 @@ struct act {
 	const char	*format;	/* record, bot */
 	const char	*target;	/* dial endpoint, bot host, url */
 	const char	*transport;	/* bot */
+	const char	*control;	/* bot: control URL */
 	const char	*context;	/* continue */
 	const char	*exten;		/* continue */
 	const char	*caller_id;	/* dial */
@@ -250,7 +264,9 @@ struct call {
 	struct event		*ev_act;	/* the action's timer */
 	struct event		*ev_state;	/* the state's timeout */
 	struct areq_list	 reqs;		/* ARI, in order (areq.c) */
-	struct areq		*webhook;	/* in flight, not in reqs */
+	struct areq		*http;		/* webhook or bot control
+						   request in flight, not in
+						   reqs */
 	struct call_var		*vars;
 	size_t			 nvars;
 	char			 id[FLOW_CHAN_ID_MAX];
@@ -344,6 +360,7 @@ struct flow {
 	uint64_t		 acked_seq;	/* highest ack sent */
 
 	struct ari_rest		*rest;
+	struct ari_rest		*botctl;	/* bot control requests */
 	struct flowset		*fs;		/* NULL: no flows loaded */
 	struct call_bucket	 calls[FLOW_CALL_BUCKETS];
 	size_t			 ncalls;
@@ -405,6 +422,8 @@ const char	*var_get(const struct call *, const char *);
 int		 var_set(struct call *, const char *, const char *);
 int		 var_set_channel(struct call *, const char *, const char *);
 void		 var_expand(const struct call *, const char *, char *, size_t);
+void		 var_set_json(struct call *, struct json_object *,
+		    const char *);
 
 /* areq.c */
 typedef void	(*areq_cb)(struct call *, const struct ari_result *,
@@ -414,9 +433,9 @@ void		 areq_call_behind(struct call *, const char *, const char *,
 		    const char *);
 void		 areq_media_ended(struct call *);
 void		 areq_loose(struct flow *, const char *, const char *);
-int		 areq_webhook(struct call *, const char *, struct json_object *,
-		    unsigned int, areq_cb);
-void		 areq_forget_webhook(struct call *);
+int		 areq_post_url(struct call *, struct ari_rest *, const char *,
+		    struct json_object *, unsigned int, areq_cb);
+void		 areq_forget_http(struct call *);
 void		 areq_detach_all(struct call *);
 int		 areq_path_add(char *, size_t, const char *, const char *);
 
@@ -458,6 +477,16 @@ void		 action_recording_done(struct call *, const char *, int);
 void		 action_leave(struct call *);
 
 /* legs.c */
+/* What a bot action talks to: the action's keys, else BOT_*. */
+struct bot_media {
+	const char	*host;
+	const char	*format;
+	const char	*transport;
+	const char	*control;
+	unsigned int	 max_ms;
+};
+void		 legs_bot_media(const struct call *, const struct act *,
+		    struct bot_media *);
 void		 legs_dial(struct call *, const struct act *);
 void		 legs_bot(struct call *, const struct act *);
 void		 legs_started(struct call *, const char *);
@@ -468,7 +497,12 @@ void		 legs_adopt(struct call *, const struct act *, const char *,
 		    const char *, int);
 
 /* webhook.c */
+struct json_object *call_context_json(const struct call *);
 void		 webhook_start(struct call *, const struct act *);
+
+/* botctl.c */
+int		 botctl_start(struct call *, const struct bot_media *,
+		    struct json_object *);
 
 /* ariev.c */
 void		 ariev_handle(struct flow *, struct json_object *, uint64_t);

@@ -13,6 +13,7 @@
 #include <json-c/json.h>
 
 #include "log.h"
+#include "urlenc.h"
 #include "flow.h"
 
 typedef int	(*act_parse_fn)(struct fparse *, struct json_object *,
@@ -280,11 +281,17 @@ parse_bot(struct fparse *p, struct json_object *o, struct act *a)
 	if (p_str(p, o, "host", "", &a->target) == -1 ||
 	    p_str(p, o, "format", "", &a->format) == -1 ||
 	    p_str(p, o, "transport", "", &a->transport) == -1 ||
+	    p_str(p, o, "control", "", &a->control) == -1 ||
 	    p_uint(p, o, "max_ms", 0, 86400000, 0, &a->ms) == -1)
 		return -1;
 	if (a->transport[0] != '\0' && strcmp(a->transport, "udp") != 0 &&
 	    strcmp(a->transport, "websocket") != 0) {
 		fparse_err(p, "bot \"transport\" must be udp or websocket");
+		return -1;
+	}
+	if (a->control[0] != '\0' && !ari_url_ok(a->control)) {
+		fparse_err(p, "bot \"control\" must be an http:// or "
+		    "https:// URL (the bot's control API)");
 		return -1;
 	}
 	return 0;
@@ -345,7 +352,8 @@ static const struct act_spec act_specs[ACT_NKINDS] = {
 	    0 },
 	[ACT_DIAL] = { "dial", K("endpoint", "timeout_ms", "caller_id", NULL),
 	    parse_dial, 1, 0 },
-	[ACT_BOT] = { "bot", K("host", "format", "transport", "max_ms", NULL),
+	[ACT_BOT] = { "bot", K("host", "format", "transport", "control",
+	    "max_ms", NULL),
 	    parse_bot, 1, 0 },
 	[ACT_WEBHOOK] = { "webhook", K("url", "timeout_ms", NULL),
 	    parse_webhook, 1, 0 },

@@ -22,6 +22,7 @@ static const struct {
 	{ "digits", ACT_GATHER }, { "no_input", ACT_GATHER },
 	{ "bot_ended", ACT_BOT }, { "dial_failed", ACT_DIAL },
 	{ "dial_ended", ACT_DIAL }, { "webhook_failed", ACT_WEBHOOK },
+	{ "bot", ACT_BOT },
 };
 #define NEVENTS	(sizeof(flow_events) / sizeof(flow_events[0]))
 
@@ -37,6 +38,12 @@ flowcheck_event_idx(const char *ev)
 		n = strlen(ev + 7);
 		return n >= 1 && n <= FLOW_DIGITS_MAX &&
 		    strspn(ev + 7, DTMF_DIGITS) == n ? 4 : -1;
+	}
+	if (strncmp(ev, "bot:", 4) == 0) {
+		n = strlen(ev + 4);
+		return n >= 1 && n <= FLOW_BOT_RESULT_MAX && strspn(ev + 4,
+		    "abcdefghijklmnopqrstuvwxyz0123456789_-") == n ?
+		    flowcheck_event_idx("bot") : -1;
 	}
 	for (i = 0; i < NEVENTS; i++)
 		if (strcmp(ev, flow_events[i].name) == 0)

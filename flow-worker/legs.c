@@ -152,6 +152,22 @@ legs_dial(struct call *c, const struct act *a)
 	legs_timer(c, a->ms + 5000);
 }
 
+/* The bot's control request (botctl.c), once the leg exists. */
+static void
+legs_bot_control(struct call *c, struct json_object *leg)
+{
+	const struct act	*a = engine_act(c);
+	struct bot_media	 m;
+
+	if (a == NULL || a->kind != ACT_BOT)
+		return;
+	legs_bot_media(c, a, &m);
+	if (botctl_start(c, &m, leg) == -1) {
+		legs_release(c, 0);
+		action_soon(c, "error");
+	}
+}
+
 /*
  * The externalMedia POST is answered before its channel is in Stasis, and
  * addChannel refuses a channel that is not (422): the bridge waits for
@@ -173,22 +189,34 @@ bot_cb(struct call *c, const struct ari_result *res, uint32_t gen)
 	c->rt.leg_up = 1;
 	if (c->rt.leg_in)
 		legs_bridge(c);
+	legs_bot_control(c, res->body);
+}
+
+/* The action's keys, else the configuration's BOT_* (docs/flows.md). */
+void
+legs_bot_media(const struct call *c, const struct act *a,
+    struct bot_media *m)
+{
+	const struct mai_config	*conf = &c->f->conf;
+
+	m->host = a->target[0] != '\0' ? a->target : conf->bot_media;
+	m->format = a->format[0] != '\0' ? a->format : conf->bot_format[0] ?
+	    conf->bot_format : "ulaw";
+	m->transport = a->transport[0] != '\0' ? a->transport :
+	    conf->bot_transport[0] ? conf->bot_transport : "udp";
+	m->control = a->control[0] != '\0' ? a->control : conf->bot_control;
+	m->max_ms = a->ms;
 }
 
 /* The media contract of docs/flows.md: RTP/UDP or chan_websocket. */
 void
 legs_bot(struct call *c, const struct act *a)
 {
-	const struct mai_config	*conf = &c->f->conf;
-	const char		*host, *fmt, *tr;
+	struct bot_media	 m;
 	char			 path[PATH_LEN];
 
-	host = a->target[0] != '\0' ? a->target : conf->bot_media;
-	fmt = a->format[0] != '\0' ? a->format : conf->bot_format[0] ?
-	    conf->bot_format : "ulaw";
-	tr = a->transport[0] != '\0' ? a->transport : conf->bot_transport[0] ?
-	    conf->bot_transport : "udp";
-	if (host[0] == '\0') {
+	legs_bot_media(c, a, &m);
+	if (m.host[0] == '\0') {
 		log_warnx("call id=%s flow=%s: bot has no media address (set "
 		    "BOT_MEDIA_HOST or the action's host)", c->id,
 		    c->flow->name);
@@ -198,13 +226,15 @@ legs_bot(struct call *c, const struct act *a)
 	call_obj_id(c, 'e', c->rt.leg, sizeof(c->rt.leg));
 	c->rt.leg_up = c->rt.leg_in = 0;
 	snprintf(path, sizeof(path), "/channels/externalMedia");
-	if (areq_path_add(path, sizeof(path), "app", conf->ari_app) == -1 ||
+	if (areq_path_add(path, sizeof(path), "app", c->f->conf.ari_app) ==
+	    -1 ||
 	    areq_path_add(path, sizeof(path), "channelId", c->rt.leg) == -1 ||
-	    areq_path_add(path, sizeof(path), "external_host", host) == -1 ||
-	    areq_path_add(path, sizeof(path), "format", fmt) == -1 ||
-	    areq_path_add(path, sizeof(path), "transport", tr) == -1 ||
+	    areq_path_add(path, sizeof(path), "external_host", m.host) == -1 ||
+	    areq_path_add(path, sizeof(path), "format", m.format) == -1 ||
+	    areq_path_add(path, sizeof(path), "transport", m.transport) ==
+	    -1 ||
 	    areq_path_add(path, sizeof(path), "encapsulation",
-	    strcmp(tr, "websocket") == 0 ? "none" : "rtp") == -1 ||
+	    strcmp(m.transport, "websocket") == 0 ? "none" : "rtp") == -1 ||
 	    areq_path_add(path, sizeof(path), "direction", "both") == -1) {
 		c->rt.leg[0] = '\0';
 		action_soon(c, "error");
@@ -238,6 +268,9 @@ legs_adopt(struct call *c, const struct act *a, const char *leg,
 		legs_timer(c, a->ms);
 	if (bridge == NULL)
 		legs_bridge(c);
+	/* The bot goes on with the same conversation (by the leg's id). */
+	if (a->kind == ACT_BOT)
+		legs_bot_control(c, NULL);
 }
 
 /* StasisStart of a channel with our id for this caller. */

@@ -147,6 +147,9 @@ flow_setup(struct flow *f)
 		fatalx("curl_global_init failed");
 	if ((f->rest = ari_rest_new(f->base, &f->conf)) == NULL)
 		fatalx("ARI REST client: out of memory");
+	if ((f->botctl = ari_rest_new(f->base, &f->conf)) == NULL ||
+	    ari_rest_limit(f->botctl, FLOW_BOT_CONTROL_MAX) == -1)
+		fatalx("bot control client: out of memory");
 	calls_init(f);
 	backlog_init(f);
 	flow_first_flows(f);
@@ -158,6 +161,7 @@ flow_teardown(struct flow *f)
 	latency_log(f, 1);
 	calls_free_all(f);
 	reconcile_free(f);
+	ari_rest_free(f->botctl);
 	ari_rest_free(f->rest);
 	flowset_unref(f->fs);
 	curl_global_cleanup();

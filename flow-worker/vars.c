@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
 #include "log.h"
 #include "ari_rest.h"
 #include "flow.h"
@@ -131,4 +133,22 @@ var_set_channel(struct call *c, const char *name, const char *value)
 	    areq_path_add(path, sizeof(path), "value", value) != -1)
 		areq_call(c, "POST", path, action_quiet_cb);
 	return 0;
+}
+
+/*
+ * Each entry of a web service's "set" object (a webhook's, the bot's):
+ * kept on the call and set on the channel; what cannot be is logged.
+ */
+void
+var_set_json(struct call *c, struct json_object *set, const char *origin)
+{
+	json_object_object_foreach(set, name, v) {
+		if (json_object_is_type(v, json_type_object) ||
+		    json_object_is_type(v, json_type_array) ||
+		    strlen(json_object_get_string(v)) >= FLOW_VAR_VALUE_MAX ||
+		    var_set_channel(c, name, json_object_get_string(v)) == -1)
+			log_warnx("call id=%s: %s set %.64s ignored (a string "
+			    "under %d bytes for a name of A-Z a-z 0-9 _)",
+			    c->id, origin, name, FLOW_VAR_VALUE_MAX);
+	}
 }

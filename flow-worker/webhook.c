@@ -19,8 +19,12 @@
 #include "ari_rest.h"
 #include "flow.h"
 
-static struct json_object *
-webhook_body(const struct call *c)
+/*
+ * The call as JSON, what a web service needs to decide (a webhook) or to
+ * talk to the caller (the bot's control request, botctl.c).
+ */
+struct json_object *
+call_context_json(const struct call *c)
 {
 	struct json_object	*o, *caller, *vars, *ev;
 	size_t			 i;
@@ -60,21 +64,6 @@ webhook_failed(struct call *c, const char *why)
 	engine_step_done(c, "webhook_failed", NULL);
 }
 
-/* Each "set" entry: kept on the call and set on the channel. */
-static void
-webhook_set(struct call *c, struct json_object *set)
-{
-	json_object_object_foreach(set, name, v) {
-		if (json_object_is_type(v, json_type_object) ||
-		    json_object_is_type(v, json_type_array) ||
-		    strlen(json_object_get_string(v)) >= FLOW_VAR_VALUE_MAX ||
-		    var_set_channel(c, name, json_object_get_string(v)) == -1)
-			log_warnx("call id=%s: webhook set %.64s ignored (a "
-			    "string under %d bytes for a name of A-Z a-z 0-9 "
-			    "_)", c->id, name, FLOW_VAR_VALUE_MAX);
-	}
-}
-
 static void
 webhook_cb(struct call *c, const struct ari_result *res, uint32_t gen)
 {
@@ -99,7 +88,7 @@ webhook_cb(struct call *c, const struct ari_result *res, uint32_t gen)
 	}
 	if (json_object_object_get_ex(res->body, "set", &set) &&
 	    json_object_is_type(set, json_type_object))
-		webhook_set(c, set);
+		var_set_json(c, set, "webhook");
 	if (to >= 0) {
 		c->hops = 0;
 		engine_goto(c, to, "webhook", NULL);
@@ -113,7 +102,8 @@ webhook_start(struct call *c, const struct act *a)
 	char	url[ARI_REST_URL_MAX];
 
 	var_expand(c, a->target, url, sizeof(url));
-	if (areq_webhook(c, url, webhook_body(c), a->ms, webhook_cb) == -1) {
+	if (areq_post_url(c, c->f->rest, url, call_context_json(c), a->ms,
+	    webhook_cb) == -1) {
 		c->f->counters.v[MAI_CNT_FLOW_WEBHOOK_ERRORS]++;
 		log_warnx("call id=%s: webhook URL %.200s cannot be used", c->id,
 		    url);

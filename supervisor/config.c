@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "urlenc.h"
 #include "supervisor.h"
 
 #define CONF_LINE_MAX	1024
@@ -41,6 +42,7 @@ static struct conf_var conf_vars[] = {
 	{ .name = "MAI_STOP_GRACE_MS" }, { .name = "MAI_CONFIG_FILE" },
 	{ .name = "FLOWS_FILE" }, { .name = "BOT_MEDIA_HOST" },
 	{ .name = "BOT_MEDIA_FORMAT" }, { .name = "BOT_MEDIA_TRANSPORT" },
+	{ .name = "BOT_CONTROL_URL" },
 };
 #define NVARS	(sizeof(conf_vars) / sizeof(conf_vars[0]))
 
@@ -431,7 +433,9 @@ conf_flows(struct sup_config *c, char *err, size_t errlen)
 	    sizeof(c->bot_media), err, errlen) || conf_str("BOT_MEDIA_FORMAT",
 	    "ulaw", c->bot_format, sizeof(c->bot_format), err, errlen) ||
 	    conf_str("BOT_MEDIA_TRANSPORT", "udp", c->bot_transport,
-	    sizeof(c->bot_transport), err, errlen))
+	    sizeof(c->bot_transport), err, errlen) ||
+	    conf_str("BOT_CONTROL_URL", "", c->bot_control,
+	    sizeof(c->bot_control), err, errlen))
 		return -1;
 	if (conf_flows_read(c, err, errlen) == -1)
 		return -1;
@@ -443,6 +447,10 @@ conf_flows(struct sup_config *c, char *err, size_t errlen)
 	    strcmp(c->bot_transport, "websocket") != 0)
 		return conf_err(err, errlen, "BOT_MEDIA_TRANSPORT=%s is not "
 		    "valid: use udp (RTP) or websocket", c->bot_transport);
+	if (c->bot_control[0] != '\0' && !ari_url_ok(c->bot_control))
+		return conf_err(err, errlen, "BOT_CONTROL_URL=%s is not valid: "
+		    "use http://HOST:PORT of the bot's control API (mai-bot: "
+		    "port 18090), or leave it empty", c->bot_control);
 	return 0;
 }
 
@@ -485,7 +493,8 @@ config_print(const struct sup_config *c, FILE *fp)
 	    "ARI_PING_INTERVAL_MS=%u\nARI_PING_TIMEOUT_MS=%u\n"
 	    "ARI_PROBE_INTERVAL_MS=%u\nARI_PROBE_TIMEOUT_MS=%u\n"
 	    "MAI_STOP_GRACE_MS=%u\nFLOWS_FILE=%s\nBOT_MEDIA_HOST=%s\n"
-	    "BOT_MEDIA_FORMAT=%s\nBOT_MEDIA_TRANSPORT=%s\n", c->ari_app,
+	    "BOT_MEDIA_FORMAT=%s\nBOT_MEDIA_TRANSPORT=%s\nBOT_CONTROL_URL=%s\n",
+	    c->ari_app,
 	    c->http_listen,
 	    c->mai_user[0] ? c->mai_user : "(current user)", c->rundir,
 	    c->libexec_dir, c->config_file, log_level_name(c->log_level),
@@ -493,7 +502,7 @@ config_print(const struct sup_config *c, FILE *fp)
 	    (unsigned long long)c->queue_max_bytes, c->ping_interval_ms,
 	    c->ping_timeout_ms, c->probe_interval_ms, c->probe_timeout_ms,
 	    c->stop_grace_ms, c->flows_file, c->bot_media, c->bot_format,
-	    c->bot_transport);
+	    c->bot_transport, c->bot_control);
 }
 
 void
@@ -519,4 +528,5 @@ config_to_wire(const struct sup_config *c, struct mai_config *w)
 	strcpy(w->bot_media, c->bot_media);
 	strcpy(w->bot_format, c->bot_format);
 	strcpy(w->bot_transport, c->bot_transport);
+	strcpy(w->bot_control, c->bot_control);
 }

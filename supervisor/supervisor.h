@@ -57,6 +57,7 @@ struct sup_config {
 	char		 bot_media[MAI_STR_MAX];
 	char		 bot_format[16];
 	char		 bot_transport[16];
+	char		 bot_control[MAI_STR_MAX];
 	char		*flows_buf;	/* the flow file, read at load */
 	size_t		 flows_len;
 };
