@@ -33,7 +33,8 @@ LIBMAI     = $(BUILD)/libmai.a
 BINS = $(BUILD)/mai-supervisor $(BUILD)/mai-ws-worker \
        $(BUILD)/mai-flow-worker $(BUILD)/mai-health-worker
 
-.PHONY: all deps check asan test run bench clean sim e2e compose-test
+.PHONY: all deps check asan test run bench clean sim e2e compose-test \
+        fuzz fuzz-smoke
 all: $(BINS) $(BUILD)/flows.json sim
 
 # The default call flows sit next to the binaries (FLOWS_FILE's default).
@@ -84,6 +85,7 @@ run: deps
 
 test: deps
 	@$(MAKE) --no-print-directory check
+	@$(MAKE) --no-print-directory fuzz-smoke
 	@$(MAKE) --no-print-directory asan
 	@$(MAKE) --no-print-directory e2e
 	@$(MAKE) --no-print-directory compose-test
@@ -93,6 +95,16 @@ bench: all
 	@bench/events.sh
 	@bench/flows.sh
 	@bench/flows.sh -r 250
+
+# libFuzzer harnesses (tests/fuzz/, clang): fuzz-smoke runs each over the
+# corpus kept in the repository, fuzz runs each for FUZZ_SECONDS.
+FUZZ_SECONDS ?= 60
+fuzz-smoke:
+	@$(MAKE) --no-print-directory -C tests/fuzz BUILD=$(abspath build-fuzz) smoke
+
+fuzz:
+	@$(MAKE) --no-print-directory -C tests/fuzz BUILD=$(abspath build-fuzz) \
+	  FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz
 
 # End-to-end against a real Asterisk 22 (Debian sid root, cached outside the
 # clone in /var/cache/mai-e2e; MAI_E2E_CACHE moves it).  Needs root.
@@ -105,6 +117,6 @@ compose-test:
 	@tests/compose/run.sh
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 	@$(MAKE) -C tests clean >/dev/null 2>&1 || true
 	@$(MAKE) -C tests/ari-sim clean >/dev/null 2>&1 || true

@@ -165,13 +165,17 @@ frame_recv(int fd, struct mai_frame_hdr *hdr, void *buf, size_t size, int *fdp)
 			return FRAME_EAGAIN;
 		return errno == ECONNRESET ? FRAME_ECLOSED : FRAME_EIO;
 	}
-	if (n == 0)
-		return FRAME_ECLOSED;
+	/*
+	 * Descriptors first: an empty datagram can carry them too, and
+	 * would leave them open in our table if it were read as EOF first.
+	 */
 	passed = frame_take_fd(&msg);
 	if (fdp != NULL)
 		*fdp = passed;
 	else if (passed != -1)
 		close(passed);
+	if (n == 0)
+		return FRAME_ECLOSED;
 	if (msg.msg_flags & MSG_TRUNC)
 		return FRAME_ETOOBIG;
 	if ((size_t)n < sizeof(*hdr))

@@ -5,7 +5,7 @@ set -eu
 
 PKGS="gcc make pkg-config libc6-dev libevent-dev libwebsockets-dev
 libjson-c-dev libcurl4-openssl-dev libseccomp-dev check libsubunit-dev
-procps"
+procps clang-14 libclang-rt-14-dev"
 
 missing=""
 for p in $PKGS; do

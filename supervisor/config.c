@@ -193,6 +193,22 @@ conf_file_line(const char *path, int lineno, char *line, char *err,
 	return 0;
 }
 
+/*
+ * fgets() stopped before the line's end: its rest must not be read as a
+ * line of its own (it could set ARI_HOST from inside a comment).  A NUL
+ * byte hides the newline from strchr(), so it counts as a cut too.
+ */
+static int
+conf_line_cut(FILE *fp, const char *line)
+{
+	int	c;
+
+	if (strchr(line, '\n') != NULL || (c = getc(fp)) == EOF)
+		return 0;
+	ungetc(c, fp);
+	return 1;
+}
+
 /* The file is re-read on every load, so HUP picks up edits. */
 static int
 conf_file_read(const char *path, char *err, size_t errlen)
@@ -208,7 +224,10 @@ conf_file_read(const char *path, char *err, size_t errlen)
 		return conf_err(err, errlen, "MAI_CONFIG_FILE=%s cannot be "
 		    "read: %s", path, strerror(errno));
 	while (rc == 0 && fgets(line, sizeof(line), fp) != NULL)
-		rc = conf_file_line(path, ++lineno, line, err, errlen);
+		rc = conf_line_cut(fp, line) ? conf_err(err, errlen,
+		    "MAI_CONFIG_FILE %s line %d: over %d bytes or holds a NUL "
+		    "byte: shorten it", path, ++lineno, CONF_LINE_MAX - 2) :
+		    conf_file_line(path, ++lineno, line, err, errlen);
 	explicit_bzero(line, sizeof(line));
 	fclose(fp);
 	return rc;

@@ -169,6 +169,9 @@ js_value(struct jscan *s)
 	js_ws(s);
 	if (s->p >= s->end)
 		return JS_FAIL;
+	/* The last "type" wins, as in json-c: a later non-string unsets it. */
+	if (is_type && *s->p != '"')
+		s->ev->type = NULL;
 	switch (*s->p) {
 	case '{':
 		return js_open(s, '{', '}');
