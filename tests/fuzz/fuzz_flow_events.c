@@ -72,8 +72,11 @@ flow_new(void)
 	    "127.0.0.1:40000");
 	snprintf(f->conf.bot_format, sizeof(f->conf.bot_format), "ulaw");
 	snprintf(f->conf.bot_transport, sizeof(f->conf.bot_transport), "udp");
-	if ((f->rest = ari_rest_new(f->base, &f->conf)) == NULL)
+	if ((f->rest = ari_rest_new(f->base, &f->conf)) == NULL ||
+	    (f->botctl = ari_rest_new(f->base, &f->conf)) == NULL)
 		abort();
+	snprintf(f->conf.bot_control, sizeof(f->conf.bot_control),
+	    "http://127.0.0.1:18090");
 	calls_init(f);
 	backlog_init(f);
 	f->fs = flows;
@@ -89,7 +92,8 @@ flow_free(struct flow *f)
 
 	event_base_loop(f->base, EVLOOP_NONBLOCK);
 	calls_free_all(f);
-	adopt_free(f);
+	reconcile_free(f);
+	ari_rest_free(f->botctl);
 	ari_rest_free(f->rest);
 	while ((r = TAILQ_FIRST(&f->backlog_first)) != NULL ||
 	    (r = TAILQ_FIRST(&f->backlog)) != NULL) {
@@ -98,8 +102,6 @@ flow_free(struct flow *f)
 	}
 	event_base_loop(f->base, EVLOOP_NONBLOCK);
 	flowset_unref(f->fs);
-	if (f->ev_reconcile != NULL)
-		event_free(f->ev_reconcile);
 	json_tokener_free(f->tok);
 	event_base_free(f->base);
 	free(f);
