@@ -159,8 +159,14 @@ asterisk_pid() {
 # The shipped files over Debian's defaults; tests listen on loopback only.
 install_conf() {
 	cp "$CONF_SRC"/*.conf "$ROOT/etc/asterisk/"
-	# Test-only additions (extensions_local.conf: numbers tests dial).
-	cp "$HERE"/conf/*.conf "$ROOT/etc/asterisk/"
+	# Test-only additions (extensions_local.conf: numbers tests dial);
+	# `make run` (MAI_E2E_TESTCONF=0) runs the shipped files alone.
+	if [ "${MAI_E2E_TESTCONF:-1}" = 1 ]; then
+		cp "$HERE"/conf/*.conf "$ROOT/etc/asterisk/"
+	else
+		rm -f "$ROOT/etc/asterisk/extensions_local.conf" \
+		    "$ROOT/etc/asterisk/pjsip_notify.conf"
+	fi
 	sed -i 's/^bindaddr[[:space:]]*=.*/bindaddr=127.0.0.1/' \
 	    "$ROOT/etc/asterisk/http.conf"
 }
