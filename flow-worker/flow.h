@@ -305,6 +305,11 @@ struct flow {
 	struct areq_list	 backlog_first;	/* the same, a call's first
 						   request (answer): first */
 	size_t			 nbacklog;	/* both lists */
+	struct areq_list	 unanswered;	/* ARI requests issued (in
+						   flight or in the backlog)
+						   and not answered, oldest
+						   first: the progress age */
+	struct event		*ev_alive;	/* unasked PONGs while held */
 	uint64_t		 answer_lat_logged;	/* count last logged */
 	unsigned int		 answer_lat_ticks;
 	uint8_t			 holding;	/* events wait for reconcile */
@@ -373,6 +378,7 @@ int		 areq_webhook(struct call *, const char *, struct json_object *,
 void		 areq_forget_webhook(struct call *);
 void		 areq_detach_all(struct call *);
 int		 areq_path_add(char *, size_t, const char *, const char *);
+uint64_t	 areq_oldest_ms(const struct flow *);
 
 /* backlog.c */
 void		 backlog_init(struct flow *);

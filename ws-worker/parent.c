@@ -12,6 +12,8 @@
  *   2. events: a FIFO bounded in bytes and count, overflow dropped and
  *      counted;
  *   3. counters: the latest snapshot, at most once per PARENT_COUNTERS_MS.
+ * Ahead of all of them goes the answer to the supervisor's heartbeat PING:
+ * one small frame whose deadline is short.
  */
 #include <sys/queue.h>
 
@@ -43,6 +45,8 @@ struct parent {
 	struct mai_counters		 cnt;
 	struct mai_counters		 cnt_sent;
 	bool				 cnt_due;
+	bool				 pong_due;	/* PING not answered yet */
+	uint64_t			 pong_seq;
 	bool				 in_writeable;
 	bool				 want_write;
 	lws_sorted_usec_list_t		 sul_counters;
@@ -111,6 +115,26 @@ parent_send(uint8_t type, uint64_t ts, const void *buf, size_t len)
 	return -1;
 }
 
+/* The heartbeat answer: sent now, or first when the socket drains. */
+static int
+parent_flush_pong(void)
+{
+	ssize_t	n;
+
+	if (!parent.pong_due)
+		return 1;
+	if ((n = worker_send_pong(parent.pong_seq, 0)) >= 0) {
+		parent.pong_due = false;
+		return 1;
+	}
+	if (n == FRAME_EAGAIN) {
+		parent_want_write();
+		return 0;
+	}
+	parent_send_failed(n);
+	return -1;
+}
+
 /* Send every flag whose value the supervisor does not have yet. */
 static int
 parent_flush_flags(void)
@@ -155,7 +179,8 @@ parent_flush_queue(void)
 static void
 parent_flush(void)
 {
-	if (parent_flush_flags() != 1 || parent_flush_queue() != 1)
+	if (parent_flush_pong() != 1 || parent_flush_flags() != 1 ||
+	    parent_flush_queue() != 1)
 		return;
 	if (parent.cnt_due && parent_send(MAI_MSG_COUNTERS, 0, &parent.cnt,
 	    sizeof(parent.cnt)) == 1) {
@@ -250,7 +275,7 @@ parent_counters_tick(lws_sorted_usec_list_t *sul)
 	    parent_counters_tick, PARENT_COUNTERS_MS * MSEC);
 }
 
-/* A new CONFIG: the only frame the supervisor sends a running ws-worker. */
+/* A new CONFIG, after a reload. */
 static void
 parent_config(const void *buf, size_t len)
 {
@@ -286,6 +311,12 @@ parent_dispatch(void)
 		case MAI_MSG_CONFIG:
 			parent_config(buf, (size_t)n);
 			explicit_bzero(buf, (size_t)n);
+			break;
+		case MAI_MSG_PING:
+			/* Read in the lws loop: a stuck loop cannot answer. */
+			parent.pong_seq = hdr.seq;
+			parent.pong_due = true;
+			parent_flush_pong();
 			break;
 		default:
 			log_warnx("unexpected frame from supervisor type=%s "
