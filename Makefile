@@ -93,6 +93,7 @@ bench: all
 	@bench/events.sh
 	@bench/flows.sh
 	@bench/flows.sh -r 250
+	@bench/hang.sh
 
 # End-to-end against a real Asterisk 22 (Debian sid root, cached outside the
 # clone in /var/cache/mai-e2e; MAI_E2E_CACHE moves it).  Needs root.
