@@ -95,16 +95,10 @@ parent_want_write(void)
 		lws_callback_on_writable(parent.wsi);
 }
 
-/* 1 sent, 0 would block, -1 failed (and the worker is stopping). */
+/* A send's result: 1 sent, 0 would block, -1 failed (we are stopping). */
 static int
-parent_send(uint8_t type, uint64_t ts, const void *buf, size_t len)
+parent_sent(ssize_t n)
 {
-	ssize_t	n;
-
-	if (type == MAI_MSG_EVENT)
-		n = frame_send_event(MAI_IPC_FD, 0, ts, buf, len);
-	else
-		n = frame_send(MAI_IPC_FD, type, 0, buf, len);
 	if (n >= 0)
 		return 1;
 	if (n == FRAME_EAGAIN) {
@@ -115,24 +109,26 @@ parent_send(uint8_t type, uint64_t ts, const void *buf, size_t len)
 	return -1;
 }
 
+static int
+parent_send(uint8_t type, uint64_t ts, const void *buf, size_t len)
+{
+	if (type == MAI_MSG_EVENT)
+		return parent_sent(frame_send_event(MAI_IPC_FD, 0, ts, buf,
+		    len));
+	return parent_sent(frame_send(MAI_IPC_FD, type, 0, buf, len));
+}
+
 /* The heartbeat answer: sent now, or first when the socket drains. */
 static int
 parent_flush_pong(void)
 {
-	ssize_t	n;
+	int	rc;
 
 	if (!parent.pong_due)
 		return 1;
-	if ((n = worker_send_pong(parent.pong_seq, 0)) >= 0) {
+	if ((rc = parent_sent(worker_send_pong(parent.pong_seq, 0))) == 1)
 		parent.pong_due = false;
-		return 1;
-	}
-	if (n == FRAME_EAGAIN) {
-		parent_want_write();
-		return 0;
-	}
-	parent_send_failed(n);
-	return -1;
+	return rc;
 }
 
 /* Send every flag whose value the supervisor does not have yet. */
