@@ -1,5 +1,5 @@
 #!/bin/sh
-# bench/hang.sh [rounds] — how long from a hung worker to /readyz 503 and to
+# bench/hang.sh [rounds [VAR=VALUE ...]] — how long from a hung worker to /readyz 503 and to
 # a new worker ready, per worker, with the default heartbeat settings
 # (or MAI_HEARTBEAT_INTERVAL_MS / MAI_HEARTBEAT_TIMEOUT_MS from the
 # environment).  Each round stops one worker with kill -STOP and reads the
@@ -9,10 +9,14 @@
 #   health-worker: hang -> the supervisor's kill (clients wait meanwhile:
 #     a timeout, never a stale 200); hang -> its successor accepting.
 # Rounds stay under five per worker, which would mark it crash-looping.
+# Settings after rounds go to the supervisor, e.g. ARI_PORT=8088 to use a
+# real Asterisk instead of the simulator (hold /var/lock/mai-e2e.lock and
+# start it with tests/e2e/asterisk.sh start).
 # Prints figures, asserts nothing on speed.
 set -eu
 . "$(dirname "$0")/lib.sh"
 rounds=${1:-3}
+[ $# -gt 0 ] && shift
 trap bench_cleanup EXIT INT TERM
 
 ms_of() {	# an ISO time (…THH:MM:SS.mmmZ or HH:MM:SS.mmm) -> ms of the day
@@ -57,7 +61,7 @@ round() {	# $1 worker: prints "to_503_ms to_ready_ms"
 	echo "$((t1 - t0)) $((t2 - t0))"
 }
 
-bench_start 29000 LOG_LEVEL=debug
+bench_start 29000 LOG_LEVEL=debug "$@"
 for w in ws-worker flow-worker health-worker; do
 	all=""
 	r=0
