@@ -95,6 +95,7 @@ bench: all
 	@bench/events.sh
 	@bench/flows.sh
 	@bench/flows.sh -r 250
+	@bench/hang.sh
 
 # libFuzzer harnesses (tests/fuzz/, clang): fuzz-smoke runs each over the
 # corpus kept in the repository, fuzz runs each for FUZZ_SECONDS.

@@ -53,6 +53,8 @@ enum mai_msg {
 	MAI_MSG_DRAINING,	/* w->s  empty: stopped accepting, start my successor */
 	MAI_MSG_LATENCY,	/* flow->s  struct mai_latency[MAI_LAT_COUNT] */
 	MAI_MSG_FLOWS,		/* s->flow  the flow file's bytes (JSON) */
+	MAI_MSG_PING,		/* s->w  empty, seq = heartbeat number */
+	MAI_MSG_PONG,		/* w->s  struct mai_pong, seq echoed (0: unasked) */
 	MAI_MSG_MAX
 };
 
@@ -104,6 +106,8 @@ struct mai_config {
 	uint32_t	ping_timeout_ms;
 	uint32_t	probe_interval_ms;
 	uint32_t	probe_timeout_ms;
+	uint32_t	heartbeat_interval_ms;	/* 0: no heartbeats */
+	uint32_t	pad2;
 	char		flows_file[MAI_STR_MAX];	/* call flows (JSON) */
 	char		bot_media[MAI_STR_MAX];		/* HOST:PORT or "" */
 	char		bot_format[16];			/* e.g. ulaw, slin16 */
@@ -116,6 +120,17 @@ struct mai_flag_report {
 	uint8_t		flag;		/* enum mai_flag */
 	uint8_t		value;		/* 0 or 1 */
 	uint8_t		pad[6];
+};
+
+/*
+ * A worker's answer to PING, written from its own event loop: a loop that
+ * is stuck cannot answer, which is the point.  The flow-worker also says
+ * how long its oldest ARI request has waited for Asterisk's answer, so
+ * that the supervisor sees progress, not only liveness.
+ */
+struct mai_pong {
+	uint64_t	ari_oldest_ms;	/* flow: oldest unanswered ARI request's
+					   age, 0 if none; other roles 0 */
 };
 
 /* Counters a worker owns, reported when they change (rate-limited). */
@@ -169,11 +184,15 @@ struct mai_worker_status {
 	int32_t		pid;
 	uint8_t		state;		/* enum mai_worker_state */
 	uint8_t		crashloop;	/* restarted fast too often */
-	uint8_t		pad[2];
+	uint8_t		hung;		/* missed its heartbeat deadline; until
+					   its successor says hello */
+	uint8_t		stalled;	/* flow: progress bound exceeded */
 	uint32_t	restarts;
 	uint32_t	backoff_ms;
 	int32_t		last_exit;	/* exit code, or -signal */
 	uint64_t	frames_refused;	/* malformed/oversized from it */
+	uint64_t	heartbeats_missed;	/* PINGs not answered by the next */
+	uint64_t	hung_kills;	/* SIGKILLed for a missed deadline */
 	uint64_t	counters[8];	/* its last struct mai_counters */
 };
 
@@ -189,6 +208,10 @@ struct mai_snapshot {
 	uint64_t		events_queued_bytes;
 	uint64_t		events_replayed;
 	uint64_t		started_at;	/* supervisor start, unix s */
+	uint64_t		ari_oldest_ms;	/* the flow-worker's last PONG */
+	uint64_t		event_oldest_ms; /* oldest unacked event's age */
+	uint32_t		progress_max_ms; /* MAI_PROGRESS_MAX_MS, 0 off */
+	uint32_t		pad2;
 	struct mai_latency	latency[MAI_LAT_COUNT];	/* the flow-worker's */
 	struct mai_worker_status workers[MAI_ROLE_COUNT];
 };

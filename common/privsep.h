@@ -22,5 +22,6 @@ size_t	worker_recv_flows(void *, size_t);
 int	worker_recv_listener(void);
 void	worker_send_flag(enum mai_flag, int);
 void	worker_send_counters(const struct mai_counters *);
+ssize_t	worker_send_pong(uint64_t, uint64_t);
 
 #endif /* MAI_PRIVSEP_H */

@@ -163,3 +163,23 @@ worker_send_counters(const struct mai_counters *c)
 	if ((n = frame_send(MAI_IPC_FD, MAI_MSG_COUNTERS, 0, c, sizeof(*c))) < 0)
 		log_debug("counters report failed: %s", frame_error(n));
 }
+
+/*
+ * Answer a PING (seq), or say unasked that the loop runs (seq 0).  Called
+ * from the worker's event loop only: that is what makes it a heartbeat.
+ * A full socket loses this one; the next PING asks again.
+ */
+ssize_t
+worker_send_pong(uint64_t seq, uint64_t ari_oldest_ms)
+{
+	struct mai_pong	pong;
+	ssize_t		n;
+
+	memset(&pong, 0, sizeof(pong));
+	pong.ari_oldest_ms = ari_oldest_ms;
+	if ((n = frame_send(MAI_IPC_FD, MAI_MSG_PONG, seq, &pong,
+	    sizeof(pong))) < 0)
+		log_debug("heartbeat answer failed seq=%llu: %s",
+		    (unsigned long long)seq, frame_error(n));
+	return n;
+}

@@ -55,6 +55,8 @@ areq_new(struct flow *f, struct call *c, const char *method,
 void
 areq_free(struct areq *r)
 {
+	if (r->unanswered)
+		TAILQ_REMOVE(&r->f->unanswered, r, wentry);
 	json_object_put(r->body);
 	free(r->target);
 	free(r);
@@ -93,12 +95,35 @@ areq_fail_later(struct areq *r, int err)
 		fatalx("event_base_once");
 }
 
+/*
+ * Progress, for the supervisor's heartbeat: how long the oldest ARI
+ * request has waited for Asterisk, counted from when it was first handed
+ * to ari_rest (time in the backlog counts: it waits behind stuck ones).
+ * Requests held behind a playback were not handed over yet and do not
+ * count; webhooks are not ARI.  0 when nothing waits.
+ */
+uint64_t
+areq_oldest_ms(const struct flow *f)
+{
+	const struct areq	*r = TAILQ_FIRST(&f->unanswered);
+	uint64_t		 now = frame_now_ns();
+
+	if (r == NULL || now <= r->issued_ns)
+		return 0;
+	return (now - r->issued_ns) / 1000000;
+}
+
 void
 areq_issue(struct areq *r)
 {
 	struct flow	*f = r->f;
 	int		 rc;
 
+	if (!r->url && !r->unanswered) {
+		r->issued_ns = frame_now_ns();
+		r->unanswered = 1;
+		TAILQ_INSERT_TAIL(&f->unanswered, r, wentry);
+	}
 	if (r->url)
 		rc = ari_rest_call_url(r->rest, r->method, r->target, r->body,
 		    r->timeout_ms, areq_done, r);

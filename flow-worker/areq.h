@@ -18,6 +18,7 @@ enum areq_where {
 struct areq {
 	TAILQ_ENTRY(areq)	 entry;		/* in its call's reqs */
 	TAILQ_ENTRY(areq)	 bentry;	/* in the backlog */
+	TAILQ_ENTRY(areq)	 wentry;	/* in flow->unanswered */
 	struct flow		*f;
 	struct call		*call;		/* NULL: nobody waits */
 	const char		*method;
@@ -40,6 +41,8 @@ struct areq {
 						   queue it behind it */
 	uint8_t			 bypass;	/* went out ahead of held
 						   ones, out of order */
+	uint8_t			 unanswered;	/* in flow->unanswered */
+	uint64_t		 issued_ns;	/* first handed to ari_rest */
 	enum areq_where		 where;
 	int			 err;		/* AREQ_FAILING: errno */
 };

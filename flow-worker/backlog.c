@@ -18,6 +18,7 @@ backlog_init(struct flow *f)
 {
 	TAILQ_INIT(&f->backlog);
 	TAILQ_INIT(&f->backlog_first);
+	TAILQ_INIT(&f->unanswered);
 	f->nbacklog = 0;
 }
 

@@ -92,10 +92,45 @@ flow_ipc_frame(struct flow *f, const struct mai_frame_hdr *hdr, size_t len)
 		/* The flow file's bytes, after CONFIG at start and reload. */
 		flow_flows_take(f, ipc_buf, len);
 		break;
+	case MAI_MSG_PING:
+		/* Answered from this loop, with the progress it can see. */
+		worker_send_pong(hdr->seq, areq_oldest_ms(f));
+		break;
 	default:
 		log_warnx("unexpected frame from supervisor type=%s",
 		    msg_name(hdr->type));
 	}
+}
+
+/*
+ * While the socket is not read, PINGs wait behind the held events: the
+ * loop says unasked, at the heartbeat interval, that it runs.
+ */
+static void
+flow_alive_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct flow	*f = arg;
+
+	(void)fd;
+	(void)ev;
+	worker_send_pong(0, areq_oldest_ms(f));
+}
+
+static void
+flow_alive_start(struct flow *f)
+{
+	struct timeval	tv;
+	uint32_t	ms = f->conf.heartbeat_interval_ms;
+
+	if (ms == 0)
+		return;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	if (f->ev_alive == NULL && (f->ev_alive = event_new(f->base, -1,
+	    EV_PERSIST, flow_alive_cb, f)) == NULL)
+		fatalx("event_new");
+	event_add(f->ev_alive, &tv);
+	flow_alive_cb(-1, 0, f);
 }
 
 /*
@@ -105,10 +140,14 @@ flow_ipc_frame(struct flow *f, const struct mai_frame_hdr *hdr, size_t len)
 void
 flow_ipc_hold(struct flow *f, int on)
 {
-	if (on && !f->holding)
+	if (on && !f->holding) {
 		event_del(f->ev_ipc);
-	else if (!on && f->holding)
+		flow_alive_start(f);
+	} else if (!on && f->holding) {
 		event_add(f->ev_ipc, NULL);
+		if (f->ev_alive != NULL)
+			event_del(f->ev_alive);
+	}
 	f->holding = (uint8_t)on;
 }
 

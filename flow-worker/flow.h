@@ -370,6 +370,11 @@ struct flow {
 	struct areq_list	 backlog_first;	/* the same, a call's first
 						   request (answer): first */
 	size_t			 nbacklog;	/* both lists */
+	struct areq_list	 unanswered;	/* ARI requests issued (in
+						   flight or in the backlog)
+						   and not answered, oldest
+						   first: the progress age */
+	struct event		*ev_alive;	/* unasked PONGs while held */
 	uint64_t		 answer_lat_logged;	/* count last logged */
 	unsigned int		 answer_lat_ticks;
 	uint8_t			 holding;	/* events wait for reconcile */
@@ -438,6 +443,7 @@ int		 areq_post_url(struct call *, struct ari_rest *, const char *,
 void		 areq_forget_http(struct call *);
 void		 areq_detach_all(struct call *);
 int		 areq_path_add(char *, size_t, const char *, const char *);
+uint64_t	 areq_oldest_ms(const struct flow *);
 
 /* backlog.c */
 void		 backlog_init(struct flow *);

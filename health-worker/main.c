@@ -99,8 +99,8 @@ health_snapshot(struct health *h, const struct mai_snapshot *s)
 	render_ready(&h->state);
 	probe_flags_sync(&h->probe);
 	health_maybe_accept(h);
-	log_debug("snapshot generation=%u readyz=%d", s->generation,
-	    h->state.ready.code);
+	log_debug("snapshot generation=%u readyz=%d body=%s", s->generation,
+	    h->state.ready.code, h->state.ready.body);
 }
 
 /*
@@ -160,6 +160,9 @@ health_dispatch_supervisor(evutil_socket_t fd, short what, void *arg)
 			break;
 		case MAI_MSG_CONFIG:
 			health_reconfigure(h, &buf.conf, (size_t)n);
+			break;
+		case MAI_MSG_PING:
+			worker_send_pong(hdr.seq, 0);
 			break;
 		default:
 			log_warnx("unexpected %s frame from supervisor ignored",

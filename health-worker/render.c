@@ -68,15 +68,51 @@ ready_check(const struct health_state *st, enum ready_check c)
 	}
 }
 
+/*
+ * Worker conditions that make /readyz fail, each listed by worker name:
+ * restarting too fast, hung (missed its heartbeat deadline, until its
+ * successor says hello), stalled (the flow-worker's oldest ARI request or
+ * unacknowledged event older than MAI_PROGRESS_MAX_MS).
+ */
+enum worker_cond {
+	COND_CRASHLOOP = 0,
+	COND_HUNG,
+	COND_STALLED,
+	COND_COUNT
+};
+
+static const char *const cond_names[COND_COUNT] = {
+	[COND_CRASHLOOP] = "crashloop",
+	[COND_HUNG] = "hung",
+	[COND_STALLED] = "stalled",
+};
+
 static int
-ready_crashloop(const struct health_state *st)
+worker_cond(const struct mai_worker_status *w, enum worker_cond c)
 {
-	int	r;
+	switch (c) {
+	case COND_CRASHLOOP:
+		return w->crashloop != 0;
+	case COND_HUNG:
+		return w->hung != 0;
+	case COND_STALLED:
+		return w->stalled != 0;
+	default:
+		return 0;
+	}
+}
+
+static int
+ready_workers_ok(const struct health_state *st)
+{
+	int	r, c;
 
 	for (r = 0; r < MAI_ROLE_COUNT; r++)
-		if (st->snap.workers[r].crashloop)
-			return 1;
-	return 0;
+		for (c = 0; c < COND_COUNT; c++)
+			if (worker_cond(&st->snap.workers[r],
+			    (enum worker_cond)c))
+				return 0;
+	return 1;
 }
 
 static int
@@ -84,7 +120,7 @@ ready_ok(const struct health_state *st)
 {
 	return ready_check(st, CHECK_EDGE) && ready_check(st, CHECK_AUTH) &&
 	    ready_check(st, CHECK_WS) && ready_check(st, CHECK_EVENTS) &&
-	    !ready_check(st, CHECK_APP_REPLACED) && !ready_crashloop(st);
+	    !ready_check(st, CHECK_APP_REPLACED) && ready_workers_ok(st);
 }
 
 /* Append to a cached answer; an overflow empties it and says so once. */
@@ -124,7 +160,7 @@ void
 render_ready(struct health_state *st)
 {
 	struct cached_answer	*a = &st->ready;
-	int			 ok = ready_ok(st), r, first = 1;
+	int			 ok = ready_ok(st), r, c, first;
 
 	a->len = 0;
 	a->code = ok ? 200 : 503;
@@ -132,15 +168,19 @@ render_ready(struct health_state *st)
 	for (r = 0; r < CHECK_COUNT; r++)
 		answer_printf(a, ",\"%s\":%s", check_names[r],
 		    json_bool(ready_check(st, (enum ready_check)r)));
-	answer_printf(a, ",\"crashloop\":[");
-	for (r = 0; r < MAI_ROLE_COUNT; r++) {
-		if (!st->snap.workers[r].crashloop)
-			continue;
-		answer_printf(a, "%s\"%s\"", first ? "" : ",",
-		    role_name((enum mai_role)r));
-		first = 0;
+	for (c = 0; c < COND_COUNT; c++) {
+		answer_printf(a, ",\"%s\":[", cond_names[c]);
+		for (r = 0, first = 1; r < MAI_ROLE_COUNT; r++) {
+			if (!worker_cond(&st->snap.workers[r],
+			    (enum worker_cond)c))
+				continue;
+			answer_printf(a, "%s\"%s\"", first ? "" : ",",
+			    role_name((enum mai_role)r));
+			first = 0;
+		}
+		answer_printf(a, "]");
 	}
-	answer_printf(a, "]}");
+	answer_printf(a, "}");
 }
 
 static void
@@ -159,6 +199,9 @@ enum worker_metric {
 	WM_REFUSED,
 	WM_BACKOFF,
 	WM_EXIT,
+	WM_HUNG,
+	WM_MISSED,
+	WM_HUNG_KILLS,
 	WM_COUNT
 };
 
@@ -177,6 +220,12 @@ static const struct {
 	    "Current restart delay of the worker" },
 	[WM_EXIT] = { "mai_worker_last_exit_code", "gauge",
 	    "Last exit code of the worker, or minus the signal" },
+	[WM_HUNG] = { "mai_worker_hung", "gauge",
+	    "1 from a missed heartbeat deadline until the successor says hello" },
+	[WM_MISSED] = { "mai_worker_heartbeat_missed_total", "counter",
+	    "Heartbeats the worker had not answered by the next one" },
+	[WM_HUNG_KILLS] = { "mai_worker_hung_kills_total", "counter",
+	    "Times the worker was killed for missing its heartbeat deadline" },
 };
 
 static void
@@ -206,6 +255,15 @@ render_worker_line(struct evbuffer *b, enum worker_metric m,
 		break;
 	case WM_REFUSED:
 		v = w->frames_refused;
+		break;
+	case WM_HUNG:
+		v = w->hung != 0;
+		break;
+	case WM_MISSED:
+		v = w->heartbeats_missed;
+		break;
+	case WM_HUNG_KILLS:
+		v = w->hung_kills;
 		break;
 	default:
 		return;
@@ -352,6 +410,29 @@ render_metrics_latency(struct evbuffer *b, enum mai_lat k,
 	render_seconds(b, max, "", l->max_ns);
 }
 
+/* The flow-worker's progress (heartbeat.c) and the bound on it. */
+static void
+render_metrics_progress(struct evbuffer *b, const struct mai_snapshot *s)
+{
+	const struct {
+		const char	*name, *help;
+		uint64_t	 ms;
+	} m[] = {
+	{ "mai_flow_ari_oldest_request_age_seconds", "Age of the flow-worker's "
+	    "oldest ARI request not answered yet (0: none)", s->ari_oldest_ms },
+	{ "mai_events_unacked_oldest_age_seconds", "Age of the oldest ARI "
+	    "event no flow-worker acknowledged (0: none)", s->event_oldest_ms },
+	{ "mai_progress_max_seconds", "MAI_PROGRESS_MAX_MS: either age above "
+	    "it makes /readyz fail (0: off)", s->progress_max_ms },
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+		metric_head(b, m[i].name, "gauge", m[i].help);
+		render_seconds(b, m[i].name, "", m[i].ms * 1000000);
+	}
+}
+
 /* This process's own counters: the ARI probe and the HTTP answers. */
 static void
 render_metrics_own(struct evbuffer *b, const struct health_state *st,
@@ -392,6 +473,7 @@ render_metrics(struct evbuffer *b, const struct health_state *st,
 	render_metrics_workers(b, &st->snap);
 	render_metrics_ready(b, st);
 	render_metrics_scalars(b, &st->snap);
+	render_metrics_progress(b, &st->snap);
 	for (k = 0; k < MAI_LAT_COUNT; k++)
 		render_metrics_latency(b, (enum mai_lat)k,
 		    &st->snap.latency[k]);

@@ -43,6 +43,8 @@ static struct conf_var conf_vars[] = {
 	{ .name = "FLOWS_FILE" }, { .name = "BOT_MEDIA_HOST" },
 	{ .name = "BOT_MEDIA_FORMAT" }, { .name = "BOT_MEDIA_TRANSPORT" },
 	{ .name = "BOT_CONTROL_URL" },
+	{ .name = "MAI_HEARTBEAT_INTERVAL_MS" },
+	{ .name = "MAI_HEARTBEAT_TIMEOUT_MS" }, { .name = "MAI_PROGRESS_MAX_MS" },
 };
 #define NVARS	(sizeof(conf_vars) / sizeof(conf_vars[0]))
 
@@ -374,6 +376,42 @@ conf_numbers(struct sup_config *c, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Heartbeats (heartbeat.c, docs/operations.md).  The deadline must span
+ * at least two intervals, so that one late answer (a busy loop pass, a
+ * loaded machine) is counted but never kills; 0 turns heartbeats off
+ * (e.g. to hold a worker in a debugger).
+ */
+static int
+conf_heartbeat(struct sup_config *c, char *err, size_t errlen)
+{
+	uint64_t	v[3];
+
+	if (conf_uint("MAI_HEARTBEAT_INTERVAL_MS", "500", 0, 60000, &v[0],
+	    err, errlen) ||
+	    conf_uint("MAI_HEARTBEAT_TIMEOUT_MS", "1500", 100, 600000, &v[1],
+	    err, errlen) ||
+	    conf_uint("MAI_PROGRESS_MAX_MS", "10000", 0, 86400000, &v[2],
+	    err, errlen))
+		return -1;
+	if (v[0] > 0 && v[0] < 50)
+		return conf_err(err, errlen, "MAI_HEARTBEAT_INTERVAL_MS=%llu is "
+		    "too short: use 0 (off) or 50 to 60000", (unsigned long long)v[0]);
+	if (v[0] > 0 && v[1] < 2 * v[0])
+		return conf_err(err, errlen, "MAI_HEARTBEAT_TIMEOUT_MS=%llu is "
+		    "shorter than two MAI_HEARTBEAT_INTERVAL_MS=%llu: use at "
+		    "least %llu", (unsigned long long)v[1],
+		    (unsigned long long)v[0], (unsigned long long)(2 * v[0]));
+	if (v[2] > 0 && v[2] < 500)
+		return conf_err(err, errlen, "MAI_PROGRESS_MAX_MS=%llu is too "
+		    "short: use 0 (off) or 500 to 86400000",
+		    (unsigned long long)v[2]);
+	c->heartbeat_interval_ms = (uint32_t)v[0];
+	c->heartbeat_timeout_ms = (uint32_t)v[1];
+	c->progress_max_ms = (uint32_t)v[2];
+	return 0;
+}
+
 /* Workers live next to the supervisor unless told otherwise. */
 static int
 conf_dirs(struct sup_config *c, char *err, size_t errlen)
@@ -491,6 +529,7 @@ config_load(struct sup_config *c, char *err, size_t errlen)
 	    listen_check(c->http_listen, err, errlen))
 		return -1;
 	if (conf_names(c, err, errlen) || conf_numbers(c, err, errlen) ||
+	    conf_heartbeat(c, err, errlen) ||
 	    conf_password(c, err, errlen) || conf_user(c, err, errlen) ||
 	    conf_dirs(c, err, errlen) || conf_flows(c, err, errlen))
 		return -1;
@@ -512,8 +551,9 @@ config_print(const struct sup_config *c, FILE *fp)
 	    "ARI_PING_INTERVAL_MS=%u\nARI_PING_TIMEOUT_MS=%u\n"
 	    "ARI_PROBE_INTERVAL_MS=%u\nARI_PROBE_TIMEOUT_MS=%u\n"
 	    "MAI_STOP_GRACE_MS=%u\nFLOWS_FILE=%s\nBOT_MEDIA_HOST=%s\n"
-	    "BOT_MEDIA_FORMAT=%s\nBOT_MEDIA_TRANSPORT=%s\nBOT_CONTROL_URL=%s\n",
-	    c->ari_app,
+	    "BOT_MEDIA_FORMAT=%s\nBOT_MEDIA_TRANSPORT=%s\nBOT_CONTROL_URL=%s\n"
+	    "MAI_HEARTBEAT_INTERVAL_MS=%u\nMAI_HEARTBEAT_TIMEOUT_MS=%u\n"
+	    "MAI_PROGRESS_MAX_MS=%u\n", c->ari_app,
 	    c->http_listen,
 	    c->mai_user[0] ? c->mai_user : "(current user)", c->rundir,
 	    c->libexec_dir, c->config_file, log_level_name(c->log_level),
@@ -521,7 +561,8 @@ config_print(const struct sup_config *c, FILE *fp)
 	    (unsigned long long)c->queue_max_bytes, c->ping_interval_ms,
 	    c->ping_timeout_ms, c->probe_interval_ms, c->probe_timeout_ms,
 	    c->stop_grace_ms, c->flows_file, c->bot_media, c->bot_format,
-	    c->bot_transport, c->bot_control);
+	    c->bot_transport, c->bot_control, c->heartbeat_interval_ms,
+	    c->heartbeat_timeout_ms, c->progress_max_ms);
 }
 
 void
@@ -543,6 +584,7 @@ config_to_wire(const struct sup_config *c, struct mai_config *w)
 	w->ping_timeout_ms = c->ping_timeout_ms;
 	w->probe_interval_ms = c->probe_interval_ms;
 	w->probe_timeout_ms = c->probe_timeout_ms;
+	w->heartbeat_interval_ms = c->heartbeat_interval_ms;
 	strcpy(w->flows_file, c->flows_file);
 	strcpy(w->bot_media, c->bot_media);
 	strcpy(w->bot_format, c->bot_format);

@@ -88,6 +88,8 @@ dispatch_hello(struct worker *w, const struct mai_hello *h)
 		    frame_error(n));
 	if (w->role == MAI_ROLE_FLOW)
 		relay_flush(&sup->relay);
+	/* After what the worker waits for before its loop runs. */
+	heartbeat_start(w);
 	readiness_changed();
 	if (sup->rolling >= 0)
 		lifecycle_roll_next();
@@ -150,6 +152,9 @@ dispatch_frame(struct worker *w, const struct mai_frame_hdr *hdr, size_t len)
 		}
 		memcpy(w->latency, frame_buf, sizeof(w->latency));
 		readiness_counters_changed();
+		break;
+	case MAI_MSG_PONG:
+		heartbeat_pong(w, hdr->seq, (const struct mai_pong *)frame_buf);
 		break;
 	case MAI_MSG_DRAINING:
 		proc_retire(w);

@@ -95,6 +95,7 @@ lifecycle_apply(struct sup_config *next)
 	config_free(&sup->conf);
 	sup->conf = *next;	/* takes over its flows_buf */
 	log_setlevel(sup->conf.log_level, sup->conf.log_json);
+	heartbeat_configure();
 }
 
 void

@@ -201,6 +201,7 @@ startup(void)
 	relay_init(&sup->relay);
 	proc_init();
 	readiness_init();
+	heartbeat_init();
 	sup->control_fd = control_listen(sup->conf.rundir);
 	sup->rolling = -1;
 	sup->started_at = time(NULL);

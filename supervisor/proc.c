@@ -223,6 +223,7 @@ static void
 proc_exited(struct worker *w, int status)
 {
 	uint64_t	ran = ms_since(&w->started);
+	bool		hung;
 
 	if (WIFSIGNALED(status)) {
 		w->last_exit = -WTERMSIG(status);
@@ -235,9 +236,12 @@ proc_exited(struct worker *w, int status)
 	else
 		log_info("worker exited worker=%s pid=%d code=0 ran_ms=%llu",
 		    w->name, (int)w->pid, (unsigned long long)ran);
+	hung = w->hung_kill;
+	w->hung_kill = false;
 	dispatch_detach(w);
 	evtimer_del(w->ev_timer);
 	evtimer_del(w->ev_stable);
+	heartbeat_stop(w);
 	pidfile_remove(sup->conf.rundir, w->name);
 	w->pid = 0;
 	w->state = MAI_WSTATE_DOWN;
@@ -250,14 +254,20 @@ proc_exited(struct worker *w, int status)
 	/*
 	 * A clean exit (code 0, e.g. after an operator's SIGTERM) of a worker
 	 * that ran a while is a restart request, not a failure: no backoff.
+	 * Neither for a hung worker we killed: it said hello and then missed
+	 * a whole heartbeat deadline, so these restarts are at least that far
+	 * apart anyway, and every ms of delay is a ms of calls unanswered.
+	 * Hangs still count as fast exits: one that hangs again and again
+	 * is marked crash-looping like one that crashes.
 	 */
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
-	    ran >= RESTART_CLEAN_MIN_RUN_MS)
+	if (hung || (WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+	    ran >= RESTART_CLEAN_MIN_RUN_MS))
 		w->restart_now = true;
 	if (ran >= RESTART_STABLE_MS) {
 		w->backoff_ms = RESTART_BACKOFF_MIN_MS;
 		w->fast_exits = 0;
-	} else if (!w->restart_now && ++w->fast_exits == CRASHLOOP_EXITS)
+	} else if ((hung || !w->restart_now) &&
+	    ++w->fast_exits == CRASHLOOP_EXITS)
 		log_warnx("worker is crash-looping worker=%s fast_exits=%u",
 		    w->name, w->fast_exits);
 	proc_schedule_restart(w);
@@ -318,6 +328,28 @@ proc_distrust(struct worker *w, const char *why)
 	readiness_changed();
 }
 
+/*
+ * A worker that missed its heartbeat deadline (heartbeat.c) is stopped,
+ * deadlocked or starved: it cannot vouch for anything, so its flags go
+ * at once and /readyz names it until its successor says hello.  SIGKILL,
+ * not TERM: a stopped process does not act on TERM, and a stuck one
+ * would not finish a drain.  proc_exited() restarts it without delay.
+ */
+void
+proc_kill_hung(struct worker *w)
+{
+	if (w->pid <= 0 || w->untrusted || w->hung_kill)
+		return;
+	w->hung = true;
+	w->hung_kill = true;
+	w->hung_kills++;
+	dispatch_detach(w);
+	readiness_clear_role(w->role);
+	if (kill(w->pid, SIGKILL) == -1 && errno != ESRCH)
+		log_warn("kill KILL worker=%s pid=%d", w->name, (int)w->pid);
+	readiness_changed();
+}
+
 void
 proc_mark_running(struct worker *w)
 {
@@ -356,6 +388,7 @@ proc_retire(struct worker *w)
 	dispatch_detach(w);
 	evtimer_del(w->ev_timer);
 	evtimer_del(w->ev_stable);
+	heartbeat_stop(w);
 	readiness_clear_role(w->role);
 	w->pid = 0;
 	w->state = MAI_WSTATE_DOWN;

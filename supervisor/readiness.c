@@ -109,6 +109,9 @@ readiness_fill(struct mai_snapshot *s)
 	s->events_queued_bytes = r->bytes;
 	s->events_replayed = r->replayed;
 	s->started_at = (uint64_t)sup->started_at;
+	s->ari_oldest_ms = sup->workers[MAI_ROLE_FLOW].ari_oldest_ms;
+	s->event_oldest_ms = heartbeat_event_age_ms();
+	s->progress_max_ms = sup->conf.progress_max_ms;
 	memcpy(s->latency, sup->workers[MAI_ROLE_FLOW].latency,
 	    sizeof(s->latency));
 	for (i = 0; i < MAI_ROLE_COUNT; i++) {
@@ -117,6 +120,10 @@ readiness_fill(struct mai_snapshot *s)
 		ws->pid = (int32_t)w->pid;
 		ws->state = (uint8_t)w->state;
 		ws->crashloop = w->fast_exits >= CRASHLOOP_EXITS;
+		ws->hung = w->hung;
+		ws->stalled = w->stalled;
+		ws->heartbeats_missed = w->heartbeats_missed;
+		ws->hung_kills = w->hung_kills;
 		ws->restarts = w->restarts;
 		ws->backoff_ms = w->backoff_ms;
 		ws->last_exit = w->last_exit;

@@ -53,6 +53,9 @@ struct sup_config {
 	uint32_t	 probe_interval_ms;
 	uint32_t	 probe_timeout_ms;
 	uint32_t	 stop_grace_ms;
+	uint32_t	 heartbeat_interval_ms;	/* 0: off */
+	uint32_t	 heartbeat_timeout_ms;
+	uint32_t	 progress_max_ms;	/* 0: off */
 	char		 flows_file[MAI_STR_MAX];
 	char		 bot_media[MAI_STR_MAX];
 	char		 bot_format[16];
@@ -72,6 +75,15 @@ struct worker {
 	struct event		*ev_write;	/* armed only while blocked */
 	struct event		*ev_timer;	/* restart delay or hello timeout */
 	struct event		*ev_stable;	/* resets backoff after 60 s */
+	struct event		*ev_deadline;	/* heartbeat: no PONG by then */
+	uint64_t		 ping_seq;	/* last PING sent */
+	uint64_t		 pong_seq;	/* last PING answered */
+	uint64_t		 heartbeats_missed;
+	uint64_t		 hung_kills;
+	uint64_t		 ari_oldest_ms;	/* flow: from its last PONG */
+	bool			 hung;		/* killed for it; until hello */
+	bool			 hung_kill;	/* this pid was killed for it */
+	bool			 stalled;	/* flow: progress bound hit */
 	struct timespec		 started;
 	uint32_t		 backoff_ms;
 	uint32_t		 fast_exits;
@@ -119,6 +131,7 @@ struct supervisor {
 	int			 pidfile_fd;
 	struct event		*ev_control;
 	struct event		*ev_stop_timer;
+	struct event		*ev_heartbeat;	/* PING every interval */
 	bool			 stopping;
 	int			 rolling;	/* next role to roll, -1 idle */
 	pid_t			 retired[RETIRED_MAX];	/* draining, not ours */
@@ -139,6 +152,7 @@ void	 proc_spawn(struct worker *);
 void	 proc_reap(void);
 void	 proc_stop(struct worker *, bool);
 void	 proc_distrust(struct worker *, const char *);
+void	 proc_kill_hung(struct worker *);
 void	 proc_schedule_restart(struct worker *);
 struct worker *proc_by_pid(pid_t);
 void	 proc_mark_running(struct worker *);
@@ -166,6 +180,14 @@ void	 readiness_changed(void);
 void	 readiness_counters_changed(void);
 void	 readiness_fill(struct mai_snapshot *);
 void	 readiness_push(void);
+
+/* heartbeat.c */
+void	 heartbeat_init(void);
+void	 heartbeat_configure(void);
+void	 heartbeat_start(struct worker *);
+void	 heartbeat_stop(struct worker *);
+void	 heartbeat_pong(struct worker *, uint64_t, const struct mai_pong *);
+uint64_t heartbeat_event_age_ms(void);
 
 /* control.c */
 int	 control_listen(const char *);

@@ -42,11 +42,17 @@ static void teardown(void) { h_cleanup(&env); }
 #define BOT_FLOW	LEGS_FLOW("{\"action\": \"bot\"}", \
 			    "\"bot_ended\": \"bye\"")
 
+/*
+ * Some tests stop the flow-worker on purpose and kill it themselves once
+ * the simulator changed things: no heartbeat kill (test_heartbeat.c) in
+ * between, unless a test needs other settings.
+ */
 static void
 start(const char *flow_text, const char *more)
 {
 	h_flows_start(&env, flow_text, "playback_ms=30&answer_delay_ms=30&"
-	    "recording_ms=100&continue_ms=10", more);
+	    "recording_ms=100&continue_ms=10", more != NULL ? more :
+	    "MAI_HEARTBEAT_INTERVAL_MS=0");
 	ck_assert(h_wait_log(&env, "call flows loaded"));
 }
 

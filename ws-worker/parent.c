@@ -12,6 +12,8 @@
  *   2. events: a FIFO bounded in bytes and count, overflow dropped and
  *      counted;
  *   3. counters: the latest snapshot, at most once per PARENT_COUNTERS_MS.
+ * Ahead of all of them goes the answer to the supervisor's heartbeat PING:
+ * one small frame whose deadline is short.
  */
 #include <sys/queue.h>
 
@@ -43,6 +45,8 @@ struct parent {
 	struct mai_counters		 cnt;
 	struct mai_counters		 cnt_sent;
 	bool				 cnt_due;
+	bool				 pong_due;	/* PING not answered yet */
+	uint64_t			 pong_seq;
 	bool				 in_writeable;
 	bool				 want_write;
 	lws_sorted_usec_list_t		 sul_counters;
@@ -91,16 +95,10 @@ parent_want_write(void)
 		lws_callback_on_writable(parent.wsi);
 }
 
-/* 1 sent, 0 would block, -1 failed (and the worker is stopping). */
+/* A send's result: 1 sent, 0 would block, -1 failed (we are stopping). */
 static int
-parent_send(uint8_t type, uint64_t ts, const void *buf, size_t len)
+parent_sent(ssize_t n)
 {
-	ssize_t	n;
-
-	if (type == MAI_MSG_EVENT)
-		n = frame_send_event(MAI_IPC_FD, 0, ts, buf, len);
-	else
-		n = frame_send(MAI_IPC_FD, type, 0, buf, len);
 	if (n >= 0)
 		return 1;
 	if (n == FRAME_EAGAIN) {
@@ -109,6 +107,28 @@ parent_send(uint8_t type, uint64_t ts, const void *buf, size_t len)
 	}
 	parent_send_failed(n);
 	return -1;
+}
+
+static int
+parent_send(uint8_t type, uint64_t ts, const void *buf, size_t len)
+{
+	if (type == MAI_MSG_EVENT)
+		return parent_sent(frame_send_event(MAI_IPC_FD, 0, ts, buf,
+		    len));
+	return parent_sent(frame_send(MAI_IPC_FD, type, 0, buf, len));
+}
+
+/* The heartbeat answer: sent now, or first when the socket drains. */
+static int
+parent_flush_pong(void)
+{
+	int	rc;
+
+	if (!parent.pong_due)
+		return 1;
+	if ((rc = parent_sent(worker_send_pong(parent.pong_seq, 0))) == 1)
+		parent.pong_due = false;
+	return rc;
 }
 
 /* Send every flag whose value the supervisor does not have yet. */
@@ -155,7 +175,8 @@ parent_flush_queue(void)
 static void
 parent_flush(void)
 {
-	if (parent_flush_flags() != 1 || parent_flush_queue() != 1)
+	if (parent_flush_pong() != 1 || parent_flush_flags() != 1 ||
+	    parent_flush_queue() != 1)
 		return;
 	if (parent.cnt_due && parent_send(MAI_MSG_COUNTERS, 0, &parent.cnt,
 	    sizeof(parent.cnt)) == 1) {
@@ -250,7 +271,7 @@ parent_counters_tick(lws_sorted_usec_list_t *sul)
 	    parent_counters_tick, PARENT_COUNTERS_MS * MSEC);
 }
 
-/* A new CONFIG: the only frame the supervisor sends a running ws-worker. */
+/* A new CONFIG, after a reload. */
 static void
 parent_config(const void *buf, size_t len)
 {
@@ -286,6 +307,12 @@ parent_dispatch(void)
 		case MAI_MSG_CONFIG:
 			parent_config(buf, (size_t)n);
 			explicit_bzero(buf, (size_t)n);
+			break;
+		case MAI_MSG_PING:
+			/* Read in the lws loop: a stuck loop cannot answer. */
+			parent.pong_seq = hdr.seq;
+			parent.pong_due = true;
+			parent_flush_pong();
 			break;
 		default:
 			log_warnx("unexpected frame from supervisor type=%s "
