@@ -131,6 +131,8 @@ int	 config_load(struct sup_config *, char *, size_t);
 void	 config_print(const struct sup_config *, FILE *);
 void	 config_to_wire(const struct sup_config *, struct mai_config *);
 void	 config_free(struct sup_config *);
+int	 conf_file_parse(const char *, const char *, size_t, char *, size_t);
+int	 conf_host_check(char *);
 
 /* proc.c */
 void	 proc_init(void);
