@@ -265,10 +265,10 @@ render_metrics_scalars(struct evbuffer *b, const struct mai_snapshot *s)
 	    s->events_queued_bytes },
 	{ "mai_ws_reconnects_total", "counter", "ARI WebSocket reconnect "
 	    "attempts", ws[MAI_CNT_WS_RECONNECTS] },
-	{ "mai_ws_frames_refused_total", "counter", "Oversized ARI WebSocket "
-	    "frames refused", ws[MAI_CNT_WS_FRAMES_REFUSED] },
-	{ "mai_ws_malformed_total", "counter", "ARI WebSocket frames that were "
-	    "not JSON", ws[MAI_CNT_WS_MALFORMED] },
+	{ "mai_ws_frames_refused_total", "counter", "ARI WebSocket messages "
+	    "refused: oversized or binary", ws[MAI_CNT_WS_FRAMES_REFUSED] },
+	{ "mai_ws_malformed_total", "counter", "ARI WebSocket messages that "
+	    "were not a JSON event in UTF-8", ws[MAI_CNT_WS_MALFORMED] },
 	{ "mai_ws_events_in_total", "counter", "ARI events read from the "
 	    "WebSocket", ws[MAI_CNT_WS_EVENTS_IN] },
 	{ "mai_ws_relay_dropped_total", "counter", "ARI events the ws-worker "
