@@ -108,6 +108,8 @@ struct mai_config {
 	char		bot_media[MAI_STR_MAX];		/* HOST:PORT or "" */
 	char		bot_format[16];			/* e.g. ulaw, slin16 */
 	char		bot_transport[16];		/* udp or websocket */
+	uint32_t	http_header_timeout_ms;	/* health port: request deadline */
+	uint32_t	http_max_conns;		/* health port: open connections */
 };
 
 struct mai_flag_report {

@@ -365,6 +365,19 @@ render_metrics_own(struct evbuffer *b, const struct health_state *st,
 		evbuffer_add_printf(b, "mai_ari_probe_total{result=\"%s\"} %"
 		    PRIu64 "\n", probe_result_label((enum probe_result)i),
 		    st->probe_total[i]);
+	metric_head(b, "mai_http_connections_open", "gauge",
+	    "HTTP connections open at this health-worker");
+	evbuffer_add_printf(b, "mai_http_connections_open %u\n",
+	    srv->conns_open);
+	metric_head(b, "mai_http_connections_refused_total", "counter",
+	    "HTTP connections closed at once: HTTP_MAX_CONNECTIONS were open");
+	evbuffer_add_printf(b, "mai_http_connections_refused_total %" PRIu64
+	    "\n", srv->conns_refused);
+	metric_head(b, "mai_http_request_timeouts_total", "counter",
+	    "HTTP connections closed because a request was not complete "
+	    "within HTTP_HEADER_TIMEOUT_MS");
+	evbuffer_add_printf(b, "mai_http_request_timeouts_total %" PRIu64
+	    "\n", srv->deadline_closed);
 	metric_head(b, "mai_http_requests_total", "counter",
 	    "HTTP answers of this health-worker, by path and code");
 	for (i = 0; i < ROUTE_COUNT; i++)

@@ -53,6 +53,7 @@ static struct conf_var conf_vars[] = {
 	{ .name = "MAI_STOP_GRACE_MS" }, { .name = "MAI_CONFIG_FILE" },
 	{ .name = "FLOWS_FILE" }, { .name = "BOT_MEDIA_HOST" },
 	{ .name = "BOT_MEDIA_FORMAT" }, { .name = "BOT_MEDIA_TRANSPORT" },
+	{ .name = "HTTP_HEADER_TIMEOUT_MS" }, { .name = "HTTP_MAX_CONNECTIONS" },
 };
 #define NVARS	(sizeof(conf_vars) / sizeof(conf_vars[0]))
 
@@ -399,7 +400,7 @@ conf_names(struct sup_config *c, char *err, size_t errlen)
 static int
 conf_numbers(struct sup_config *c, char *err, size_t errlen)
 {
-	uint64_t	v[9];
+	uint64_t	v[11];
 
 	if (conf_uint("ARI_PORT", "8088", 1, 65535, &v[0], err, errlen) ||
 	    conf_uint("ARI_TLS", "0", 0, 1, &v[1], err, errlen) ||
@@ -416,6 +417,10 @@ conf_numbers(struct sup_config *c, char *err, size_t errlen)
 	    conf_uint("ARI_PROBE_TIMEOUT_MS", "2000", 100, 3600000, &v[7],
 	    err, errlen) ||
 	    conf_uint("MAI_STOP_GRACE_MS", "5000", 0, 600000, &v[8],
+	    err, errlen) ||
+	    conf_uint("HTTP_HEADER_TIMEOUT_MS", "5000", 100, 600000, &v[9],
+	    err, errlen) ||
+	    conf_uint("HTTP_MAX_CONNECTIONS", "256", 1, 10000, &v[10],
 	    err, errlen))
 		return -1;
 	if (v[7] > v[6])
@@ -431,6 +436,8 @@ conf_numbers(struct sup_config *c, char *err, size_t errlen)
 	c->probe_interval_ms = (uint32_t)v[6];
 	c->probe_timeout_ms = (uint32_t)v[7];
 	c->stop_grace_ms = (uint32_t)v[8];
+	c->http_header_timeout_ms = (uint32_t)v[9];
+	c->http_max_conns = (uint32_t)v[10];
 	return 0;
 }
 
@@ -614,7 +621,8 @@ config_print(const struct sup_config *c, FILE *fp)
 	    "ARI_PING_INTERVAL_MS=%u\nARI_PING_TIMEOUT_MS=%u\n"
 	    "ARI_PROBE_INTERVAL_MS=%u\nARI_PROBE_TIMEOUT_MS=%u\n"
 	    "MAI_STOP_GRACE_MS=%u\nFLOWS_FILE=%s\nBOT_MEDIA_HOST=%s\n"
-	    "BOT_MEDIA_FORMAT=%s\nBOT_MEDIA_TRANSPORT=%s\n", c->ari_app,
+	    "BOT_MEDIA_FORMAT=%s\nBOT_MEDIA_TRANSPORT=%s\n"
+	    "HTTP_HEADER_TIMEOUT_MS=%u\nHTTP_MAX_CONNECTIONS=%u\n", c->ari_app,
 	    c->http_listen,
 	    c->mai_user[0] ? c->mai_user : "(current user)", c->rundir,
 	    c->libexec_dir, c->config_file, log_level_name(c->log_level),
@@ -622,7 +630,7 @@ config_print(const struct sup_config *c, FILE *fp)
 	    (unsigned long long)c->queue_max_bytes, c->ping_interval_ms,
 	    c->ping_timeout_ms, c->probe_interval_ms, c->probe_timeout_ms,
 	    c->stop_grace_ms, c->flows_file, c->bot_media, c->bot_format,
-	    c->bot_transport);
+	    c->bot_transport, c->http_header_timeout_ms, c->http_max_conns);
 }
 
 void
@@ -648,4 +656,6 @@ config_to_wire(const struct sup_config *c, struct mai_config *w)
 	strcpy(w->bot_media, c->bot_media);
 	strcpy(w->bot_format, c->bot_format);
 	strcpy(w->bot_transport, c->bot_transport);
+	w->http_header_timeout_ms = c->http_header_timeout_ms;
+	w->http_max_conns = c->http_max_conns;
 }

@@ -53,6 +53,8 @@ struct sup_config {
 	uint32_t	 probe_interval_ms;
 	uint32_t	 probe_timeout_ms;
 	uint32_t	 stop_grace_ms;
+	uint32_t	 http_header_timeout_ms;
+	uint32_t	 http_max_conns;
 	char		 flows_file[MAI_STR_MAX];
 	char		 bot_media[MAI_STR_MAX];
 	char		 bot_format[16];
