@@ -355,11 +355,13 @@ http_dispatch(struct evhttp_request *req, void *arg)
 	struct http_server		*srv = arg;
 	enum http_route			 route = http_route_of(req);
 	enum evhttp_cmd_type		 cmd = evhttp_request_get_command(req);
-
 	struct http_conn		*c;
 	int				 bad;
 
-	/* Complete: no deadline while we answer; the next one after. */
+	/*
+	 * Complete: no deadline while we answer, the next one from here.  The
+	 * answer is only queued, so the connection outlives this call.
+	 */
 	c = http_conn_find(srv, evhttp_request_get_connection(req));
 	if (c != NULL)
 		evtimer_del(c->deadline);
