@@ -114,6 +114,8 @@ struct mai_config {
 	char		bot_transport[16];		/* udp or websocket */
 	char		bot_control[MAI_STR_MAX];	/* the bot's control
 							   URL, or "" */
+	uint32_t	http_header_timeout_ms;	/* health port: request deadline */
+	uint32_t	http_max_conns;		/* health port: open connections */
 };
 
 struct mai_flag_report {

@@ -15,6 +15,12 @@
 #include "log.h"
 
 #define LOG_LINE_MAX	2048	/* longer messages are cut, never split */
+/*
+ * A run of bytes without a space (one value, e.g. a channel id from ARI)
+ * is cut after this many bytes, so that one long value cannot push the
+ * fields after it off the end of the line.  URLs and ids are far shorter.
+ */
+#define LOG_VALUE_MAX	256
 
 static const char	*log_proc = "mai";
 static int		 log_verbosity = LOG_LVL_INFO;
@@ -75,6 +81,46 @@ log_json_escape(char *dst, size_t size, const char *src)
 	return o;
 }
 
+/*
+ * Text format: the message is one line whatever its values hold.  Values
+ * come from outside (channel ids and caller numbers from ARI), so LF, CR
+ * and every other control byte (< 0x20, 0x7f: ESC would steer a terminal)
+ * are written as C escapes, and a backslash as two, so that an escape in
+ * the log always means a byte that was there.  Runs of non-space bytes
+ * longer than LOG_VALUE_MAX are cut with "...".  Pure: bytes in, bytes out
+ * (a fuzz harness may call it).  Returns the length written to dst.
+ */
+size_t
+log_escape_text(char *dst, size_t size, const char *src)
+{
+	size_t	o = 0, run = 0;
+
+	if (size == 0)
+		return 0;
+	for (; *src != '\0' && o + 5 < size; src++) {
+		unsigned char c = (unsigned char)*src;
+
+		run = c == ' ' ? 0 : run + 1;
+		if (run > LOG_VALUE_MAX) {
+			if (run == LOG_VALUE_MAX + 1 && o + 8 < size) {
+				memcpy(dst + o, "...", 3);
+				o += 3;
+			}
+			continue;
+		}
+		if (c == '\\' || c == '\n' || c == '\r' || c == '\t') {
+			dst[o++] = '\\';
+			dst[o++] = c == '\n' ? 'n' : c == '\r' ? 'r' :
+			    c == '\t' ? 't' : '\\';
+		} else if (c < 0x20 || c == 0x7f)
+			o += (size_t)snprintf(dst + o, size - o, "\\x%02x", c);
+		else
+			dst[o++] = (char)c;
+	}
+	dst[o] = '\0';
+	return o;
+}
+
 static void
 log_emit(int level, const char *fmt, va_list ap, const char *err)
 {
@@ -100,9 +146,11 @@ log_emit(int level, const char *fmt, va_list ap, const char *err)
 		n = snprintf(line, sizeof(line), "{\"ts\":\"%s\",\"level\":\"%s\","
 		    "\"proc\":\"%s\",\"pid\":%d,\"msg\":\"%s\"}\n", ts,
 		    level_names[level], log_proc, (int)getpid(), esc);
-	} else
+	} else {
+		log_escape_text(esc, sizeof(esc), msg);
 		n = snprintf(line, sizeof(line), "%s level=%s proc=%s pid=%d %s\n",
-		    ts, level_names[level], log_proc, (int)getpid(), msg);
+		    ts, level_names[level], log_proc, (int)getpid(), esc);
+	}
 	if (n > (int)sizeof(line))
 		n = (int)sizeof(line);
 	(void)!write(STDERR_FILENO, line, (size_t)n);

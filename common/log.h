@@ -9,6 +9,7 @@
 #define MAI_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 enum log_level {
 	LOG_LVL_ERROR = 0,
@@ -21,6 +22,7 @@ void	log_init(const char *, int, int);
 void	log_setlevel(int, int);
 int	log_level_parse(const char *);
 const char *log_level_name(int);
+size_t	log_escape_text(char *, size_t, const char *);
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));

@@ -7,12 +7,33 @@
  * that could not drop everything must not go on: fatal() ends it.
  */
 #include <sys/prctl.h>
+#include <sys/syscall.h>
+
+#include <linux/capability.h>
 
 #include <grp.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "privsep.h"
+
+/*
+ * The supervisor hands a root worker CAP_SETUID and CAP_SETGID as
+ * inheritable capabilities only (its bounding set is empty, proc.c);
+ * the user switch cleared the permitted set, this clears the rest.
+ */
+static void
+privsep_clear_inheritable(void)
+{
+	struct __user_cap_header_struct	hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct	data[2];
+
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capset, &hdr, data) == -1)
+		fatal("can't drop privileges: capset");
+}
 
 static void
 privsep_switch_user(uid_t uid, gid_t gid)
@@ -35,6 +56,7 @@ privsep_switch_user(uid_t uid, gid_t gid)
 		fatalx("can't drop privileges: ids did not change");
 	if (setresuid(0, 0, 0) != -1)
 		fatalx("can't drop privileges: root came back");
+	privsep_clear_inheritable();
 }
 
 void

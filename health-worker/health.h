@@ -9,6 +9,8 @@
 #ifndef MAI_HEALTH_H
 #define MAI_HEALTH_H
 
+#include <sys/queue.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +29,16 @@
  */
 #define HEALTH_DRAIN_MS		750
 #define HEALTH_HTTP_TIMEOUT_S	5		/* read, write and keep-alive idle */
+/*
+ * evhttp's timeout above is one of inactivity: a client sending a byte
+ * every 2 s never hits it.  Each request must therefore be complete
+ * within HTTP_HEADER_TIMEOUT_MS of the connection's accept or of the
+ * previous answer, and at most HTTP_MAX_CONNECTIONS are open at once
+ * (more are accepted and closed at once); both come with the CONFIG.
+ * Fallbacks for a zero there (an older supervisor):
+ */
+#define HEALTH_HEADER_TIMEOUT_DEF_MS	5000
+#define HEALTH_MAX_CONNS_DEF		256
 #define HEALTH_MAX_HEADERS	(8 * 1024)	/* a load balancer sends < 1 KiB */
 #define HEALTH_MAX_BODY		(4 * 1024)	/* no endpoint takes a body */
 #define HEALTH_ANSWER_MAX	512		/* one cached JSON answer */
@@ -90,11 +102,25 @@ enum http_route {
 
 enum http_code {
 	CODE_200 = 0,
+	CODE_400,
 	CODE_404,
 	CODE_405,
 	CODE_503,
+	CODE_505,
 	CODE_COUNT
 };
+
+/* One accepted connection, from accept to close (http.c). */
+struct http_conn {
+	struct http_server		*srv;
+	struct bufferevent		*bev;	/* ours until evhttp takes it */
+	struct evhttp_connection	*evcon;	/* NULL until attached */
+	struct event			*attach; /* right after accept */
+	struct event			*deadline; /* request not complete */
+	int				 refuse; /* over the cap: close */
+	TAILQ_ENTRY(http_conn)		 entry;
+};
+TAILQ_HEAD(http_conn_list, http_conn);
 
 struct http_server {
 	struct evhttp			*http;
@@ -104,12 +130,12 @@ struct http_server {
 	struct health_state		*state;
 	struct event			*drained; /* activated at 0 conns */
 	int				 draining;
-	/*
-	 * Accepted connections not yet closed, as an upper bound: one that
-	 * closes before its first request is never subtracted, which only
-	 * makes a drain wait its full window.
-	 */
-	unsigned int			 conns_open;
+	const struct mai_config		*conf;	/* limits, current after reload */
+	struct http_conn_list		 conns;	/* attached, at most the cap */
+	unsigned int			 conns_open; /* accepted, not closed */
+	int				 at_cap;	/* logged once per episode */
+	uint64_t			 conns_refused;	/* over the cap */
+	uint64_t			 deadline_closed; /* too slow a request */
 	uint64_t			 requests[ROUTE_COUNT][CODE_COUNT];
 };
 
@@ -138,7 +164,7 @@ struct probe {
 
 /* http.c */
 void		 http_init(struct http_server *, struct event_base *, int,
-		    struct health_state *);
+		    struct health_state *, const struct mai_config *);
 void		 http_accept_start(struct http_server *);
 void		 http_drain_start(struct http_server *, struct event *);
 void		 http_free(struct http_server *);

@@ -1,16 +1,27 @@
 /*
  * http.c — the HTTP side: routes, answers, request counters and drain.
  *
- * evhttp hands every request to http_dispatch() (all methods allowed) so
- * that 404 and 405 answers are ours, in JSON, and counted.  Answers come
+ * evhttp hands every request to http_dispatch() (every method it knows)
+ * so that 404 and 405 answers are ours, in JSON, and counted; a method
+ * HTTP does not define is answered 501 by evhttp (RFC 9110 15.6.2: 405 is
+ * for a method known but not allowed on the resource).  Answers come
  * from cached bodies; nothing here blocks or talks to Asterisk.
+ *
+ * Each connection gets a deadline for every request (slowloris) and the
+ * number open is capped; evhttp 2.1 has neither, so http_conn_* add them
+ * around its bufferevent hook.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/http.h>
+#include <event2/http_struct.h>	/* the request's HTTP version */
+#include <event2/keyvalq_struct.h>
 
 #include "health.h"
 #include "log.h"
@@ -21,6 +32,9 @@
 #define BODY_OK		"{\"status\":\"ok\"}"
 #define BODY_404	"{\"status\":\"error\",\"error\":\"not found\"}"
 #define BODY_405	"{\"status\":\"error\",\"error\":\"method not allowed\"}"
+#define BODY_400	"{\"status\":\"error\",\"error\":\"bad request\"}"
+#define BODY_505	"{\"status\":\"error\",\"error\":\"HTTP version not " \
+			"supported\"}"
 
 /* Every method evhttp knows, so that it never answers 405 on our behalf. */
 #define HTTP_ALL_METHODS	(EVHTTP_REQ_GET | EVHTTP_REQ_POST | \
@@ -38,9 +52,11 @@ static const char *const route_paths[ROUTE_COUNT] = {
 
 static const int code_numbers[CODE_COUNT] = {
 	[CODE_200] = 200,
+	[CODE_400] = 400,
 	[CODE_404] = 404,
 	[CODE_405] = 405,
 	[CODE_503] = 503,
+	[CODE_505] = 505,
 };
 
 const char *
@@ -145,40 +161,224 @@ http_reply_metrics(struct http_server *srv, struct evhttp_request *req)
 	http_finish(srv, req, ROUTE_METRICS, 200, CT_PROM, len);
 }
 
-/* evhttp asks us for each accepted connection's bufferevent: count it. */
-static struct bufferevent *
-http_conn_new(struct event_base *base, void *arg)
+static unsigned int
+http_max_conns(const struct http_server *srv)
 {
-	struct http_server	*srv = arg;
-
-	(void)base;
-	srv->conns_open++;
-	return NULL;	/* evhttp makes its usual socket bufferevent */
+	return srv->conf != NULL && srv->conf->http_max_conns > 0 ?
+	    srv->conf->http_max_conns : HEALTH_MAX_CONNS_DEF;
 }
 
 static void
-http_conn_closed(struct evhttp_connection *evcon, void *arg)
+http_conn_free(struct http_conn *c)
 {
-	struct http_server	*srv = arg;
+	struct http_server	*srv = c->srv;
 
-	(void)evcon;
+	if (c->evcon != NULL)
+		TAILQ_REMOVE(&srv->conns, c, entry);
+	if (c->attach != NULL)
+		event_free(c->attach);
+	if (c->deadline != NULL)
+		event_free(c->deadline);
+	free(c);
 	if (srv->conns_open > 0)
 		srv->conns_open--;
+	if (srv->conns_open < http_max_conns(srv))
+		srv->at_cap = 0;
 	if (srv->draining && srv->conns_open == 0 && srv->drained != NULL)
 		event_active(srv->drained, EV_TIMEOUT, 1);
 }
 
 static void
+http_conn_closed(struct evhttp_connection *evcon, void *arg)
+{
+	(void)evcon;
+	http_conn_free(arg);
+}
+
+/* The next request must be complete by then (from accept or an answer). */
+static void
+http_conn_arm(struct http_conn *c)
+{
+	const struct mai_config	*conf = c->srv->conf;
+	uint32_t		 ms = conf != NULL &&
+				    conf->http_header_timeout_ms > 0 ?
+				    conf->http_header_timeout_ms :
+				    HEALTH_HEADER_TIMEOUT_DEF_MS;
+	struct timeval		 tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	evtimer_add(c->deadline, &tv);
+}
+
+static void
+http_conn_deadline(evutil_socket_t fd, short ev, void *arg)
+{
+	struct http_conn	*c = arg;
+
+	(void)fd;
+	(void)ev;
+	c->srv->deadline_closed++;
+	log_debug("http connection closed: request not complete in time");
+	evhttp_connection_free(c->evcon);	/* calls http_conn_closed */
+}
+
+/*
+ * Right after accept, before any byte is read (an activated event runs
+ * before the loop polls again): evhttp has made its connection around
+ * our bufferevent, whose callback argument it is.  Nothing of it exists
+ * if evhttp failed; then only our part is undone.
+ */
+static void
+http_conn_attach(evutil_socket_t fd, short ev, void *arg)
+{
+	struct http_conn	*c = arg;
+	struct http_server	*srv = c->srv;
+	void			*evcon = NULL;
+
+	(void)fd;
+	(void)ev;
+	bufferevent_getcb(c->bev, NULL, NULL, NULL, &evcon);
+	bufferevent_decref(c->bev);
+	event_free(c->attach);
+	c->attach = NULL;
+	if (evcon == NULL) {
+		http_conn_free(c);
+		return;
+	}
+	c->evcon = evcon;
+	TAILQ_INSERT_TAIL(&srv->conns, c, entry);
+	evhttp_connection_set_closecb(c->evcon, http_conn_closed, c);
+	if (c->refuse) {
+		srv->conns_refused++;
+		evhttp_connection_free(c->evcon);
+		return;
+	}
+	http_conn_arm(c);
+}
+
+/*
+ * evhttp asks for each accepted connection's bufferevent: we make it, to
+ * learn of the connection before its first byte.  Our reference keeps
+ * the bufferevent valid until http_conn_attach(), whatever evhttp does.
+ */
+static struct bufferevent *
+http_conn_new(struct event_base *base, void *arg)
+{
+	struct http_server	*srv = arg;
+	struct http_conn	*c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->bev = bufferevent_socket_new(base, -1, 0)) == NULL ||
+	    (c->attach = event_new(base, -1, 0, http_conn_attach, c)) ==
+	    NULL || (c->deadline = evtimer_new(base, http_conn_deadline, c))
+	    == NULL)
+		fatalx("http connection: out of memory");
+	c->srv = srv;
+	bufferevent_incref(c->bev);
+	if (srv->conns_open >= http_max_conns(srv)) {
+		c->refuse = 1;
+		if (!srv->at_cap)
+			log_warnx("http connections at the cap max=%u: closing "
+			    "new ones until some end (HTTP_MAX_CONNECTIONS)",
+			    http_max_conns(srv));
+		srv->at_cap = 1;
+	}
+	srv->conns_open++;
+	event_active(c->attach, EV_TIMEOUT, 1);
+	return c->bev;
+}
+
+static struct http_conn *
+http_conn_find(struct http_server *srv, struct evhttp_connection *evcon)
+{
+	struct http_conn	*c;
+
+	TAILQ_FOREACH(c, &srv->conns, entry)
+		if (c->evcon == evcon)
+			return c;
+	return NULL;
+}
+
+/*
+ * What evhttp lets through but we must not: a version other than 1.0 and
+ * 1.1 (it takes HTTP/1.7 and echoes it), and a body length that is not
+ * one number (two different Content-Length headers, or one beside
+ * Transfer-Encoding, is how requests are smuggled: RFC 9112 6.3).
+ * 0 when fine, else the status to answer.
+ */
+static int
+http_request_check(struct evhttp_request *req)
+{
+	const struct evkeyvalq	*in = evhttp_request_get_input_headers(req);
+	const struct evkeyval	*kv;
+	const char		*clen = NULL;
+	int			 te = 0;
+
+	if (req->major != 1 || req->minor > 1)
+		return 505;
+	TAILQ_FOREACH(kv, in, next) {
+		if (strcasecmp(kv->key, "Transfer-Encoding") == 0)
+			te = 1;
+		else if (strcasecmp(kv->key, "Content-Length") != 0)
+			continue;
+		else if (clen != NULL && strcmp(clen, kv->value) != 0)
+			return 400;
+		else
+			clen = kv->value;
+	}
+	return te && clen != NULL ? 400 : 0;
+}
+
+/* Answer a request we refuse, and close its connection after. */
+static void
+http_refuse(struct http_server *srv, struct evhttp_request *req,
+    enum http_route route, int code)
+{
+	if (code == 505) {
+		req->major = 1;		/* our status line is HTTP/1.1 */
+		req->minor = 1;
+	}
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Connection", "close");
+	if (code == 505)
+		http_reply(srv, req, route, code, BODY_505, strlen(BODY_505));
+	else
+		http_reply(srv, req, route, code, BODY_400, strlen(BODY_400));
+}
+
+static void	http_route_request(struct http_server *,
+		    struct evhttp_request *, enum http_route,
+		    enum evhttp_cmd_type);
+
+static void
 http_dispatch(struct evhttp_request *req, void *arg)
 {
 	struct http_server		*srv = arg;
-	const struct cached_answer	*a;
 	enum http_route			 route = http_route_of(req);
 	enum evhttp_cmd_type		 cmd = evhttp_request_get_command(req);
+	struct http_conn		*c;
+	int				 bad;
 
-	/* Two stores; evhttp offers no hook at accept that knows evcon. */
-	evhttp_connection_set_closecb(evhttp_request_get_connection(req),
-	    http_conn_closed, srv);
+	/*
+	 * Complete: no deadline while we answer, the next one from here.  The
+	 * answer is only queued, so the connection outlives this call.
+	 */
+	c = http_conn_find(srv, evhttp_request_get_connection(req));
+	if (c != NULL)
+		evtimer_del(c->deadline);
+	if ((bad = http_request_check(req)) != 0)
+		http_refuse(srv, req, route, bad);
+	else
+		http_route_request(srv, req, route, cmd);
+	if (c != NULL)
+		http_conn_arm(c);
+}
+
+static void
+http_route_request(struct http_server *srv, struct evhttp_request *req,
+    enum http_route route, enum evhttp_cmd_type cmd)
+{
+	const struct cached_answer	*a;
+
 	if (route == ROUTE_OTHER) {
 		http_reply(srv, req, route, 404, BODY_404, strlen(BODY_404));
 		return;
@@ -211,10 +411,12 @@ http_dispatch(struct evhttp_request *req, void *arg)
 /* Serve on the listening socket the supervisor bound and handed us. */
 void
 http_init(struct http_server *srv, struct event_base *base, int listen_fd,
-    struct health_state *st)
+    struct health_state *st, const struct mai_config *conf)
 {
 	memset(srv, 0, sizeof(*srv));
+	TAILQ_INIT(&srv->conns);
 	srv->state = st;
+	srv->conf = conf;
 	if ((srv->http = evhttp_new(base)) == NULL)
 		fatalx("evhttp_new failed");
 	evhttp_set_max_headers_size(srv->http, HEALTH_MAX_HEADERS);

@@ -321,7 +321,7 @@ main(void)
 		fatalx("curl_global_init failed");
 	render_deps(&h.state);
 	render_ready(&h.state);
-	http_init(&h.server, h.base, listen_fd, &h.state);
+	http_init(&h.server, h.base, listen_fd, &h.state, &h.conf);
 	probe_init(&h.probe, h.base, &h.conf, &h.state);
 	health_events_init(&h);
 	sandbox_enter(MAI_ROLE_HEALTH);

@@ -323,10 +323,10 @@ render_metrics_scalars(struct evbuffer *b, const struct mai_snapshot *s)
 	    s->events_queued_bytes },
 	{ "mai_ws_reconnects_total", "counter", "ARI WebSocket reconnect "
 	    "attempts", ws[MAI_CNT_WS_RECONNECTS] },
-	{ "mai_ws_frames_refused_total", "counter", "Oversized ARI WebSocket "
-	    "frames refused", ws[MAI_CNT_WS_FRAMES_REFUSED] },
-	{ "mai_ws_malformed_total", "counter", "ARI WebSocket frames that were "
-	    "not JSON", ws[MAI_CNT_WS_MALFORMED] },
+	{ "mai_ws_frames_refused_total", "counter", "ARI WebSocket messages "
+	    "refused: oversized or binary", ws[MAI_CNT_WS_FRAMES_REFUSED] },
+	{ "mai_ws_malformed_total", "counter", "ARI WebSocket messages that "
+	    "were not a JSON event in UTF-8", ws[MAI_CNT_WS_MALFORMED] },
 	{ "mai_ws_events_in_total", "counter", "ARI events read from the "
 	    "WebSocket", ws[MAI_CNT_WS_EVENTS_IN] },
 	{ "mai_ws_relay_dropped_total", "counter", "ARI events the ws-worker "
@@ -446,6 +446,19 @@ render_metrics_own(struct evbuffer *b, const struct health_state *st,
 		evbuffer_add_printf(b, "mai_ari_probe_total{result=\"%s\"} %"
 		    PRIu64 "\n", probe_result_label((enum probe_result)i),
 		    st->probe_total[i]);
+	metric_head(b, "mai_http_connections_open", "gauge",
+	    "HTTP connections open at this health-worker");
+	evbuffer_add_printf(b, "mai_http_connections_open %u\n",
+	    srv->conns_open);
+	metric_head(b, "mai_http_connections_refused_total", "counter",
+	    "HTTP connections closed at once: HTTP_MAX_CONNECTIONS were open");
+	evbuffer_add_printf(b, "mai_http_connections_refused_total %" PRIu64
+	    "\n", srv->conns_refused);
+	metric_head(b, "mai_http_request_timeouts_total", "counter",
+	    "HTTP connections closed because a request was not complete "
+	    "within HTTP_HEADER_TIMEOUT_MS");
+	evbuffer_add_printf(b, "mai_http_request_timeouts_total %" PRIu64
+	    "\n", srv->deadline_closed);
 	metric_head(b, "mai_http_requests_total", "counter",
 	    "HTTP answers of this health-worker, by path and code");
 	for (i = 0; i < ROUTE_COUNT; i++)

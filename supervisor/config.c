@@ -6,7 +6,10 @@
  * password is copied once and wiped from the process's environment block,
  * so it is not readable in /proc/PID/environ and never inherited.
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
+
+#include <arpa/inet.h>
 
 #include <ctype.h>
 #include <errno.h>
@@ -23,7 +26,16 @@
 #include "urlenc.h"
 #include "supervisor.h"
 
+/*
+ * A configuration line is at most CONF_LINE_MAX - 1 bytes with its
+ * newline; a longer one is an error, never cut: the tail of a cut comment
+ * would be read as a setting of its own.  The whole file is at most
+ * CONF_FILE_MAX bytes (mai has 25 settings).
+ */
 #define CONF_LINE_MAX	1024
+#define CONF_FILE_MAX	(64 * 1024)
+#define HOST_LABEL_MAX	63		/* RFC 1035 */
+#define HOST_NAME_MAX_	253
 
 struct conf_var {
 	const char	*name;
@@ -45,6 +57,7 @@ static struct conf_var conf_vars[] = {
 	{ .name = "BOT_CONTROL_URL" },
 	{ .name = "MAI_HEARTBEAT_INTERVAL_MS" },
 	{ .name = "MAI_HEARTBEAT_TIMEOUT_MS" }, { .name = "MAI_PROGRESS_MAX_MS" },
+	{ .name = "HTTP_HEADER_TIMEOUT_MS" }, { .name = "HTTP_MAX_CONNECTIONS" },
 };
 #define NVARS	(sizeof(conf_vars) / sizeof(conf_vars[0]))
 
@@ -170,7 +183,7 @@ conf_file_line(const char *path, int lineno, char *line, char *err,
 	char		*eq, *val;
 	size_t		 n;
 
-	line[strcspn(line, "\r\n")] = '\0';
+	line[strcspn(line, "\r")] = '\0';
 	while (isspace((unsigned char)*line))
 		line++;
 	if (*line == '\0' || *line == '#')
@@ -196,19 +209,39 @@ conf_file_line(const char *path, int lineno, char *line, char *err,
 }
 
 /*
- * fgets() stopped before the line's end: its rest must not be read as a
- * line of its own (it could set ARI_HOST from inside a comment).  A NUL
- * byte hides the newline from strchr(), so it counts as a cut too.
+ * The file's bytes, line by line.  Pure apart from the settings it
+ * stores (a fuzz harness may call it on any bytes): a line over the bound
+ * or a NUL byte is an error naming the file and the line.
  */
-static int
-conf_line_cut(FILE *fp, const char *line)
+int
+conf_file_parse(const char *path, const char *buf, size_t len, char *err,
+    size_t errlen)
 {
-	int	c;
+	char		 line[CONF_LINE_MAX];
+	const char	*p = buf, *end = buf + len, *nl;
+	size_t		 n;
+	int		 lineno = 0, rc = 0;
 
-	if (strchr(line, '\n') != NULL || (c = getc(fp)) == EOF)
-		return 0;
-	ungetc(c, fp);
-	return 1;
+	while (rc == 0 && p < end) {
+		lineno++;
+		nl = memchr(p, '\n', (size_t)(end - p));
+		n = (size_t)((nl != NULL ? nl : end) - p);
+		if (n >= sizeof(line))
+			return conf_err(err, errlen, "MAI_CONFIG_FILE %s line "
+			    "%d is longer than %d bytes: shorten it (a long "
+			    "line is refused, not cut)", path, lineno,
+			    CONF_LINE_MAX - 1);
+		if (memchr(p, '\0', n) != NULL)
+			return conf_err(err, errlen, "MAI_CONFIG_FILE %s line "
+			    "%d holds a NUL byte: save the file as text", path,
+			    lineno);
+		memcpy(line, p, n);
+		line[n] = '\0';
+		rc = conf_file_line(path, lineno, line, err, errlen);
+		p += n + 1;
+	}
+	explicit_bzero(line, sizeof(line));
+	return rc;
 }
 
 /* The file is re-read on every load, so HUP picks up edits. */
@@ -216,8 +249,9 @@ static int
 conf_file_read(const char *path, char *err, size_t errlen)
 {
 	FILE	*fp;
-	char	 line[CONF_LINE_MAX];
-	int	 lineno = 0, rc = 0;
+	char	*buf;
+	size_t	 n;
+	int	 rc;
 
 	conf_file_clear();
 	if (path == NULL || *path == '\0')
@@ -225,13 +259,57 @@ conf_file_read(const char *path, char *err, size_t errlen)
 	if ((fp = fopen(path, "r")) == NULL)
 		return conf_err(err, errlen, "MAI_CONFIG_FILE=%s cannot be "
 		    "read: %s", path, strerror(errno));
-	while (rc == 0 && fgets(line, sizeof(line), fp) != NULL)
-		rc = conf_line_cut(fp, line) ? conf_err(err, errlen,
-		    "MAI_CONFIG_FILE %s line %d: over %d bytes or holds a NUL "
-		    "byte: shorten it", path, ++lineno, CONF_LINE_MAX - 2) :
-		    conf_file_line(path, ++lineno, line, err, errlen);
-	explicit_bzero(line, sizeof(line));
+	if ((buf = malloc(CONF_FILE_MAX + 1)) == NULL)
+		fatal("malloc");
+	n = fread(buf, 1, CONF_FILE_MAX + 1, fp);
 	fclose(fp);
+	if (n > CONF_FILE_MAX)
+		rc = conf_err(err, errlen, "MAI_CONFIG_FILE=%s is over %d "
+		    "bytes: it holds KEY=VALUE lines only", path,
+		    CONF_FILE_MAX);
+	else
+		rc = conf_file_parse(path, buf, n, err, errlen);
+	explicit_bzero(buf, n < CONF_FILE_MAX ? n : CONF_FILE_MAX);
+	free(buf);
+	return rc;
+}
+
+/*
+ * The password is the file's first line.  A longer one than fits is an
+ * error, never cut: a cut password fails at Asterisk with a 401 that
+ * says nothing about why.
+ */
+static int
+conf_password_file(struct sup_config *c, char *err, size_t errlen)
+{
+	char	buf[sizeof(c->ari_password) + 1];
+	FILE	*fp;
+	size_t	 n, len;
+	int	 rc = 0;
+
+	if ((fp = fopen(c->ari_password_file, "r")) == NULL)
+		return conf_err(err, errlen, "ARI_PASSWORD_FILE=%s cannot be "
+		    "read: %s", c->ari_password_file, strerror(errno));
+	n = fread(buf, 1, sizeof(buf), fp);
+	fclose(fp);
+	/* One trailing newline is how editors and `echo` end the file. */
+	for (len = 0; len < n && buf[len] != '\n' && buf[len] != '\r' &&
+	    buf[len] != '\0'; len++)
+		;
+	if (len >= sizeof(c->ari_password))
+		rc = conf_err(err, errlen, "ARI_PASSWORD_FILE=%s holds a "
+		    "password over %zu bytes: use a shorter one (it is "
+		    "refused, not cut)", c->ari_password_file,
+		    sizeof(c->ari_password) - 1);
+	else if (len == 0)
+		rc = conf_err(err, errlen, "ARI_PASSWORD_FILE=%s is empty: "
+		    "put the password of ARI_USER on its first line",
+		    c->ari_password_file);
+	else {
+		memcpy(c->ari_password, buf, len);
+		c->ari_password[len] = '\0';
+	}
+	explicit_bzero(buf, sizeof(buf));
 	return rc;
 }
 
@@ -239,8 +317,6 @@ static int
 conf_password(struct sup_config *c, char *err, size_t errlen)
 {
 	const char	*pw = conf_get("ARI_PASSWORD");
-	FILE		*fp;
-	size_t		 n;
 
 	c->ari_password_file[0] = '\0';
 	if (conf_str("ARI_PASSWORD_FILE", "", c->ari_password_file,
@@ -260,20 +336,7 @@ conf_password(struct sup_config *c, char *err, size_t errlen)
 		strcpy(c->ari_password, pw);
 		return 0;
 	}
-	if ((fp = fopen(c->ari_password_file, "r")) == NULL)
-		return conf_err(err, errlen, "ARI_PASSWORD_FILE=%s cannot be "
-		    "read: %s", c->ari_password_file, strerror(errno));
-	if (fgets(c->ari_password, sizeof(c->ari_password), fp) == NULL)
-		c->ari_password[0] = '\0';
-	fclose(fp);
-	/* One trailing newline is how editors and `echo` end the file. */
-	n = strcspn(c->ari_password, "\r\n");
-	c->ari_password[n] = '\0';
-	if (n == 0)
-		return conf_err(err, errlen, "ARI_PASSWORD_FILE=%s is empty: "
-		    "put the password of ARI_USER on its first line",
-		    c->ari_password_file);
-	return 0;
+	return conf_password_file(c, err, errlen);
 }
 
 static int
@@ -341,7 +404,7 @@ conf_names(struct sup_config *c, char *err, size_t errlen)
 static int
 conf_numbers(struct sup_config *c, char *err, size_t errlen)
 {
-	uint64_t	v[9];
+	uint64_t	v[11];
 
 	if (conf_uint("ARI_PORT", "8088", 1, 65535, &v[0], err, errlen) ||
 	    conf_uint("ARI_TLS", "0", 0, 1, &v[1], err, errlen) ||
@@ -358,6 +421,10 @@ conf_numbers(struct sup_config *c, char *err, size_t errlen)
 	    conf_uint("ARI_PROBE_TIMEOUT_MS", "2000", 100, 3600000, &v[7],
 	    err, errlen) ||
 	    conf_uint("MAI_STOP_GRACE_MS", "5000", 0, 600000, &v[8],
+	    err, errlen) ||
+	    conf_uint("HTTP_HEADER_TIMEOUT_MS", "5000", 100, 600000, &v[9],
+	    err, errlen) ||
+	    conf_uint("HTTP_MAX_CONNECTIONS", "256", 1, 10000, &v[10],
 	    err, errlen))
 		return -1;
 	if (v[7] > v[6])
@@ -373,6 +440,8 @@ conf_numbers(struct sup_config *c, char *err, size_t errlen)
 	c->probe_interval_ms = (uint32_t)v[6];
 	c->probe_timeout_ms = (uint32_t)v[7];
 	c->stop_grace_ms = (uint32_t)v[8];
+	c->http_header_timeout_ms = (uint32_t)v[9];
+	c->http_max_conns = (uint32_t)v[10];
 	return 0;
 }
 
@@ -511,6 +580,50 @@ conf_flows(struct sup_config *c, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * ARI_HOST goes into URLs and to the resolver: a host name (RFC 1123
+ * labels; '_' allowed, as Docker names have it), an IPv4 address, or an
+ * IPv6 address, bare or in brackets (stored bare: the URL code adds them).
+ * Pure: a string in, 0 or -1 (a fuzz harness may call it).
+ */
+int
+conf_host_check(char *host)
+{
+	struct in6_addr	 a6;
+	size_t		 n = strlen(host), label = 0;
+	const char	*p;
+
+	char		 inner[INET6_ADDRSTRLEN + 8];
+
+	if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
+		if (n - 2 >= sizeof(inner))
+			return -1;
+		memcpy(inner, host + 1, n - 2);
+		inner[n - 2] = '\0';
+		if (inet_pton(AF_INET6, inner, &a6) != 1)
+			return -1;
+		memcpy(host, inner, n - 1);
+		return 0;
+	}
+	if (strchr(host, ':') != NULL)
+		return inet_pton(AF_INET6, host, &a6) == 1 ? 0 : -1;
+	if (n == 0 || n > HOST_NAME_MAX_)
+		return -1;
+	for (p = host; *p != '\0'; p++) {
+		if (*p == '.') {
+			if (label == 0 || p[-1] == '-')
+				return -1;
+			label = 0;
+		} else if (isalnum((unsigned char)*p) || *p == '_' ||
+		    (*p == '-' && label > 0)) {
+			if (++label > HOST_LABEL_MAX)
+				return -1;
+		} else
+			return -1;
+	}
+	return p[-1] == '-' ? -1 : 0;
+}
+
 /* Fill c from environment and file; on error c is unusable, err says why. */
 int
 config_load(struct sup_config *c, char *err, size_t errlen)
@@ -528,6 +641,10 @@ config_load(struct sup_config *c, char *err, size_t errlen)
 	    sizeof(c->http_listen), err, errlen) ||
 	    listen_check(c->http_listen, err, errlen))
 		return -1;
+	if (conf_host_check(c->ari_host) == -1)
+		return conf_err(err, errlen, "ARI_HOST=%s is not valid: use a "
+		    "host name, an IPv4 address or an IPv6 address (e.g. "
+		    "asterisk.example.net, 10.0.0.5, [fd00::5])", c->ari_host);
 	if (conf_names(c, err, errlen) || conf_numbers(c, err, errlen) ||
 	    conf_heartbeat(c, err, errlen) ||
 	    conf_password(c, err, errlen) || conf_user(c, err, errlen) ||
@@ -553,7 +670,8 @@ config_print(const struct sup_config *c, FILE *fp)
 	    "MAI_STOP_GRACE_MS=%u\nFLOWS_FILE=%s\nBOT_MEDIA_HOST=%s\n"
 	    "BOT_MEDIA_FORMAT=%s\nBOT_MEDIA_TRANSPORT=%s\nBOT_CONTROL_URL=%s\n"
 	    "MAI_HEARTBEAT_INTERVAL_MS=%u\nMAI_HEARTBEAT_TIMEOUT_MS=%u\n"
-	    "MAI_PROGRESS_MAX_MS=%u\n", c->ari_app,
+	    "MAI_PROGRESS_MAX_MS=%u\n"
+	    "HTTP_HEADER_TIMEOUT_MS=%u\nHTTP_MAX_CONNECTIONS=%u\n", c->ari_app,
 	    c->http_listen,
 	    c->mai_user[0] ? c->mai_user : "(current user)", c->rundir,
 	    c->libexec_dir, c->config_file, log_level_name(c->log_level),
@@ -562,7 +680,8 @@ config_print(const struct sup_config *c, FILE *fp)
 	    c->ping_timeout_ms, c->probe_interval_ms, c->probe_timeout_ms,
 	    c->stop_grace_ms, c->flows_file, c->bot_media, c->bot_format,
 	    c->bot_transport, c->bot_control, c->heartbeat_interval_ms,
-	    c->heartbeat_timeout_ms, c->progress_max_ms);
+	    c->heartbeat_timeout_ms, c->progress_max_ms,
+	    c->http_header_timeout_ms, c->http_max_conns);
 }
 
 void
@@ -590,4 +709,6 @@ config_to_wire(const struct sup_config *c, struct mai_config *w)
 	strcpy(w->bot_format, c->bot_format);
 	strcpy(w->bot_transport, c->bot_transport);
 	strcpy(w->bot_control, c->bot_control);
+	w->http_header_timeout_ms = c->http_header_timeout_ms;
+	w->http_max_conns = c->http_max_conns;
 }

@@ -199,7 +199,13 @@ control_listen(const char *rundir)
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0)) == -1)
 		fatal("control socket");
-	(void)unlink(sun.sun_path);	/* the pidfile lock says it is ours */
+	/*
+	 * The pidfile lock says the name is ours, and rundir_check() that
+	 * only root or we can have put anything there; unlink() removes a
+	 * planted symlink, never its target.  The umask makes the socket
+	 * 0660 from its first moment: there is no window before a chmod.
+	 */
+	(void)unlink(sun.sun_path);
 	old = umask(0117);
 	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
 		fatal("bind %s", sun.sun_path);

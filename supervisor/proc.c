@@ -6,8 +6,12 @@
  * fixed list: nothing secret is ever placed there.  A dead worker is
  * restarted after an exponential backoff, as s6 and docs/architecture.md describe.
  */
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+
+#include <linux/capability.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -84,6 +88,41 @@ proc_by_pid(pid_t pid)
 	return NULL;
 }
 
+/*
+ * In the child, before exec: empty the capability bounding set, so that
+ * nothing the worker executes could ever gain a capability back (a file
+ * capability, a setuid-root binary).  As root the worker still has to
+ * switch to MAI_USER after exec, which needs CAP_SETUID and CAP_SETGID:
+ * those two are made inheritable first, which exec keeps for uid 0 with
+ * an empty bounding set, and the worker clears them with its user switch
+ * (privsep.c).  Not root: there is nothing to drop and no right to.
+ * Raw system calls only (async-signal-safe); 0, or -1 if a drop failed.
+ */
+static int
+proc_drop_bounding(bool keep_setid)
+{
+	struct __user_cap_header_struct	hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct	data[2];
+	int				cap;
+
+	if (geteuid() != 0)
+		return 0;
+	if (keep_setid) {
+		if (syscall(SYS_capget, &hdr, data) == -1)
+			return -1;
+		data[0].inheritable = (1U << CAP_SETUID) | (1U << CAP_SETGID);
+		data[1].inheritable = 0;
+		if (syscall(SYS_capset, &hdr, data) == -1)
+			return -1;
+	}
+	/* Up to the kernel's CAP_LAST_CAP, whatever this build knew of. */
+	for (cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++)
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == -1)
+			return -1;
+	return 0;
+}
+
 /* In the child: runs between fork and exec, so only async-signal-safe. */
 static void __attribute__((noreturn))
 proc_exec_child(struct worker *w, int fd, const char *path)
@@ -123,6 +162,8 @@ proc_exec_child(struct worker *w, int fd, const char *path)
 		_exit(127);
 	/* Nothing but stdio and the supervisor socket crosses exec. */
 	close_range(MAI_IPC_FD + 1, ~0U, 0);
+	if (proc_drop_bounding(sup->conf.drop_user) == -1)
+		_exit(127);	/* never run a worker that could regain root */
 	execve(path, argv, envp);
 	_exit(127);
 }

@@ -56,6 +56,8 @@ struct sup_config {
 	uint32_t	 heartbeat_interval_ms;	/* 0: off */
 	uint32_t	 heartbeat_timeout_ms;
 	uint32_t	 progress_max_ms;	/* 0: off */
+	uint32_t	 http_header_timeout_ms;
+	uint32_t	 http_max_conns;
 	char		 flows_file[MAI_STR_MAX];
 	char		 bot_media[MAI_STR_MAX];
 	char		 bot_format[16];
@@ -145,6 +147,8 @@ int	 config_load(struct sup_config *, char *, size_t);
 void	 config_print(const struct sup_config *, FILE *);
 void	 config_to_wire(const struct sup_config *, struct mai_config *);
 void	 config_free(struct sup_config *);
+int	 conf_file_parse(const char *, const char *, size_t, char *, size_t);
+int	 conf_host_check(char *);
 
 /* proc.c */
 void	 proc_init(void);

@@ -462,6 +462,33 @@ h_sim_ctl(struct h_env *e, const char *cmd)
 	return st;
 }
 
+/* POST body (len bytes, any bytes) to /_sim/cmd; returns the status. */
+int
+h_sim_post(struct h_env *e, const char *cmd, const void *body, size_t len)
+{
+	char	head[512], ans[256];
+	ssize_t	n;
+	size_t	got = 0;
+	int	fd, st = -1;
+
+	if ((fd = h_connect(e->ari_port)) == -1)
+		return -1;
+	snprintf(head, sizeof(head), "POST /_sim/%s HTTP/1.1\r\nHost: "
+	    "127.0.0.1\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
+	    cmd, len);
+	if (write(fd, head, strlen(head)) == (ssize_t)strlen(head) &&
+	    write(fd, body, len) == (ssize_t)len) {
+		while (got < sizeof(ans) - 1 &&
+		    (n = read(fd, ans + got, sizeof(ans) - 1 - got)) > 0)
+			got += (size_t)n;
+		ans[got] = '\0';
+		if (got > 12 && strncmp(ans, "HTTP/1.", 7) == 0)
+			st = atoi(ans + 9);
+	}
+	close(fd);
+	return st;
+}
+
 /* The number after `key` in the body of GET path, or -1. */
 static long
 h_number_after(int port, const char *path, const char *key)

@@ -43,6 +43,7 @@ pid_t	 h_sim_start(struct h_env *);
 pid_t	 h_sim_start_as(struct h_env *, const char *, const char *);
 void	 h_sim_stop(struct h_env *);
 int	 h_sim_ctl(struct h_env *, const char *);
+int	 h_sim_post(struct h_env *, const char *, const void *, size_t);
 void	 h_sim_call(struct h_env *, const char *, char *, size_t);
 void	 h_write_file(const char *, const char *);
 void	 h_flows_start(struct h_env *, const char *, const char *,

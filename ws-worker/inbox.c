@@ -6,8 +6,10 @@
  * that one message becomes exactly one MAI_MSG_EVENT frame, in arrival
  * order.  A message that cannot fit in a frame is refused whole, never cut:
  * a truncated event is worse than a missing one.  Anything that is not a
- * JSON object with a string "type" is dropped: the supervisor and the
- * flow-worker may trust that every EVENT frame holds an ARI event.
+ * JSON object with a string "type" (in UTF-8) is dropped: the supervisor
+ * and the flow-worker may trust that every EVENT frame holds an ARI event.
+ * Asterisk sends events as text messages only; a binary message is
+ * refused and counted whole, whatever it holds.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,7 @@ struct inbox {
 	char		*buf;		/* MAI_FRAME_PAYLOAD_MAX bytes */
 	size_t		 len;
 	bool		 refusing;	/* this message is too big */
+	bool		 binary;	/* this message is binary: refused */
 	size_t		 refused_len;
 	struct ratelim	 big_log;
 	struct ratelim	 bad_log;
@@ -40,6 +43,7 @@ inbox_reset(void)
 {
 	inbox.len = 0;
 	inbox.refusing = false;
+	inbox.binary = false;
 	inbox.refused_len = 0;
 }
 
@@ -52,6 +56,18 @@ inbox_refuse(size_t len)
 	if (ratelim_pass(&inbox.big_log, &suppressed))
 		log_warnx("ARI message refused: len=%zu over the frame bound "
 		    "max=%zu suppressed=%llu", len, MAI_FRAME_PAYLOAD_MAX,
+		    (unsigned long long)suppressed);
+}
+
+static void
+inbox_refuse_binary(size_t len)
+{
+	uint64_t	suppressed;
+
+	parent_count(MAI_CNT_WS_FRAMES_REFUSED);
+	if (ratelim_pass(&inbox.big_log, &suppressed))
+		log_warnx("ARI message refused: binary len=%zu (Asterisk sends "
+		    "text only) suppressed=%llu", len,
 		    (unsigned long long)suppressed);
 }
 
@@ -115,8 +131,19 @@ inbox_receive(struct lws *wsi, const void *in, size_t len)
 	bool	first = lws_is_first_fragment(wsi) != 0;
 	bool	final = lws_is_final_fragment(wsi) != 0;
 
-	if (first)
+	if (first) {
 		inbox_reset();
+		inbox.binary = lws_frame_is_binary(wsi) != 0;
+	}
+	if (inbox.binary) {
+		/* Nothing of it is kept; only its length, for the log. */
+		inbox.refused_len += len;
+		if (final) {
+			inbox_refuse_binary(inbox.refused_len);
+			inbox_reset();
+		}
+		return;
+	}
 	if (first && final) {
 		/* The common case: whole message, no copy. */
 		if (len > MAI_FRAME_PAYLOAD_MAX)

@@ -8,8 +8,11 @@
  * values, only the type (to notice ApplicationReplaced).  The supervisor
  * forwards the bytes untouched; the flow-worker does the real parse.
  *
- * Strings are checked for JSON escapes and raw control bytes, not for UTF-8
- * validity, as json-c does by default.  Object keys are compared as raw
+ * Strings are checked for JSON escapes, raw control bytes and UTF-8
+ * (RFC 3629: no overlong forms, no surrogates, nothing past U+10FFFF):
+ * RFC 8259 requires UTF-8 and a WebSocket text message must be UTF-8
+ * (RFC 6455 8.1), and json-c by default would pass bad bytes on to the
+ * flow-worker, its logs and its webhooks.  Object keys are compared as raw
  * bytes: "typ\u0065" is not seen as "type" (Asterisk's encoder, jansson,
  * never escapes a letter).
  */
@@ -24,6 +27,7 @@ struct jscan {
 	int			 depth;
 	int			 type_next;	/* next value: top "type" */
 	int			 too_deep;
+	int			 bad_utf8;
 	struct json_event	*ev;
 };
 
@@ -52,7 +56,42 @@ static const unsigned char js_special[256] = {
 	[0x12] = 1, [0x13] = 1, [0x14] = 1, [0x15] = 1, [0x16] = 1, [0x17] = 1,
 	[0x18] = 1, [0x19] = 1, [0x1a] = 1, [0x1b] = 1, [0x1c] = 1, [0x1d] = 1,
 	[0x1e] = 1, [0x1f] = 1, ['"'] = 1, ['\\'] = 1,
+	[0x80 ... 0xff] = 1,	/* UTF-8 lead and continuation bytes */
 };
+
+/*
+ * After lead byte c of a UTF-8 sequence (s->p just past it): take the
+ * continuation bytes.  The second byte's range depends on the lead, which
+ * is what rules out overlong forms, surrogates and code points past
+ * U+10FFFF (RFC 3629, section 4).  0, or -1 with bad_utf8 set.
+ */
+static int
+js_utf8(struct jscan *s, unsigned char c)
+{
+	unsigned char	lo = 0x80, hi = 0xbf;
+	int		more, i;
+
+	if (c >= 0xc2 && c <= 0xdf)
+		more = 1;
+	else if (c >= 0xe0 && c <= 0xef) {
+		more = 2;
+		lo = c == 0xe0 ? 0xa0 : 0x80;
+		hi = c == 0xed ? 0x9f : 0xbf;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		more = 3;
+		lo = c == 0xf0 ? 0x90 : 0x80;
+		hi = c == 0xf4 ? 0x8f : 0xbf;
+	} else
+		more = -1;
+	for (i = 0; i < more && s->p < s->end; i++, lo = 0x80, hi = 0xbf)
+		if (*s->p < lo || *s->p++ > hi)
+			break;
+	if (more < 0 || i < more) {
+		s->bad_utf8 = 1;
+		return -1;
+	}
+	return 0;
+}
 
 static int
 js_escape(struct jscan *s)
@@ -88,7 +127,10 @@ js_string(struct jscan *s)
 		c = *s->p++;
 		if (c == '"')
 			return 0;
-		if (c != '\\' || js_escape(s) == -1)
+		if (c >= 0x80) {
+			if (js_utf8(s, c) == -1)
+				return -1;
+		} else if (c != '\\' || js_escape(s) == -1)
 			return -1;
 	}
 	return -1;
@@ -273,7 +315,8 @@ json_event_check(const char *buf, size_t len, struct json_event *ev)
 		}
 	}
 	if (st == JS_FAIL)
-		return s.too_deep ? JSON_TOO_DEEP : JSON_INVALID;
+		return s.too_deep ? JSON_TOO_DEEP : s.bad_utf8 ? JSON_NOT_UTF8 :
+		    JSON_INVALID;
 	return ev->type != NULL ? JSON_EVENT : JSON_NO_TYPE;
 }
 
@@ -286,6 +329,7 @@ json_verdict_name(enum json_verdict v)
 	case JSON_INVALID:	return "invalid JSON";
 	case JSON_TOO_DEEP:	return "nested too deep";
 	case JSON_NO_TYPE:	return "no string \"type\" member";
+	case JSON_NOT_UTF8:	return "not UTF-8";
 	default:		return "unknown";
 	}
 }

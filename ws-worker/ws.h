@@ -102,7 +102,8 @@ enum json_verdict {
 	JSON_NOT_OBJECT,
 	JSON_INVALID,
 	JSON_TOO_DEEP,
-	JSON_NO_TYPE
+	JSON_NO_TYPE,
+	JSON_NOT_UTF8
 };
 
 struct json_event {

@@ -303,6 +303,7 @@ struct sim_msg {
 	enum sim_msg_kind	 kind;
 	unsigned char		*buf;		/* frame: LWS_PRE + len */
 	size_t			 len;
+	int			 binary;	/* frame: opcode binary, not text */
 	char			*stamp;		/* StasisStart of this channel */
 	uint64_t		 seq_next;	/* burst: next sim_seq */
 	uint64_t		 seq_last;	/* burst: last sim_seq */
@@ -555,6 +556,7 @@ int		 sim_ws_send(struct sim_session *, const char *, size_t);
 int		 sim_ws_send_stamped(struct sim_session *, const char *,
 		    size_t, const char *);
 int		 sim_ws_broadcast(const char *, size_t);
+int		 sim_ws_broadcast_binary(const char *, size_t);
 int		 sim_ws_burst(uint64_t, uint64_t, size_t);
 uint64_t	 sim_ws_burst_pending(void);
 int		 sim_ws_drop_all(void);

@@ -224,12 +224,17 @@ ctl_replaced(struct lws *wsi, struct sim_req *r)
 static int
 ctl_event(struct lws *wsi, struct sim_req *r)
 {
-	int	socks;
+	long long	binary;
+	int		socks;
 
 	if (r->body == NULL || r->body_len == 0)
 		return ctl_err(wsi, "POST the event as the body");
-	socks = sim_ws_broadcast(r->body, r->body_len);
-	sim_log("control event bytes=%zu sockets=%d", r->body_len, socks);
+	if (sim_arg_num(r, "binary", 0, 0, 1, &binary) == -1)
+		return ctl_err(wsi, "binary must be 0 or 1");
+	socks = binary ? sim_ws_broadcast_binary(r->body, r->body_len) :
+	    sim_ws_broadcast(r->body, r->body_len);
+	sim_log("control event bytes=%zu binary=%lld sockets=%d", r->body_len,
+	    binary, socks);
 	return ctl_ok(wsi, ",\"sockets\":%d", socks);
 }
 

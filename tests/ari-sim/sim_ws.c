@@ -97,16 +97,31 @@ sim_ws_send(struct sim_session *s, const char *data, size_t len)
 }
 
 /* Returns how many sockets got the frame queued. */
-int
-sim_ws_broadcast(const char *data, size_t len)
+static int
+broadcast(const char *data, size_t len, int binary)
 {
 	struct sim_session	*s;
 	int			 n = 0;
 
 	for (s = sim.sessions; s != NULL; s = s->next)
-		if (sim_ws_send(s, data, len) == 0)
+		if (sim_ws_send(s, data, len) == 0) {
+			s->tail->binary = binary;
 			n++;
+		}
 	return n;
+}
+
+int
+sim_ws_broadcast(const char *data, size_t len)
+{
+	return broadcast(data, len, 0);
+}
+
+/* Asterisk never sends one: for tests of the client's refusal. */
+int
+sim_ws_broadcast_binary(const char *data, size_t len)
+{
+	return broadcast(data, len, 1);
 }
 
 int
@@ -201,7 +216,8 @@ write_head(struct sim_session *s, const char *ts)
 		len = m->len;
 	} else if (burst_render(s, m, ts, &p, &len) == -1)
 		return -1;
-	if (lws_write(s->wsi, p, len, LWS_WRITE_TEXT) < (int)len)
+	if (lws_write(s->wsi, p, len, m->kind == SIM_MSG_FRAME && m->binary ?
+	    LWS_WRITE_BINARY : LWS_WRITE_TEXT) < (int)len)
 		return -1;
 	sim.stats.events_sent++;
 	if (m->stamp != NULL)
