@@ -133,6 +133,9 @@ void	 config_print(const struct sup_config *, FILE *);
 void	 config_to_wire(const struct sup_config *, struct mai_config *);
 void	 config_free(struct sup_config *);
 
+/* appname.c */
+int	appname_expand(char *, size_t, char *, size_t);
+
 /* proc.c */
 void	 proc_init(void);
 void	 proc_spawn(struct worker *);
@@ -159,6 +162,7 @@ void	 relay_ack(struct relay *, uint64_t);
 void	 relay_rewind(struct relay *);
 
 /* readiness.c */
+void	 readiness_tell_flow(const struct mai_snapshot *, bool);
 void	 readiness_init(void);
 void	 readiness_set(enum mai_flag, bool);
 void	 readiness_clear_role(enum mai_role);
