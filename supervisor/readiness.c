@@ -138,7 +138,7 @@ readiness_tell_flow(const struct mai_snapshot *snap, bool force)
 	struct mai_ready	 r;
 
 	memset(&r, 0, sizeof(r));
-	r.ready = snapshot_ready(snap);
+	r.ready = snapshot_ready(snap) && !sup->draining;
 	if ((!force && told == r.ready) || w->fd == -1 ||
 	    (w->state != MAI_WSTATE_RUNNING && !force))
 		return;

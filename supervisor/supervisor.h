@@ -120,6 +120,7 @@ struct supervisor {
 	struct event		*ev_control;
 	struct event		*ev_stop_timer;
 	bool			 stopping;
+	bool			 draining;	/* ctl drain: claim no more calls */
 	int			 rolling;	/* next role to roll, -1 idle */
 	pid_t			 retired[RETIRED_MAX];	/* draining, not ours */
 };
