@@ -37,9 +37,9 @@ appname_host(char *host, size_t size)
 }
 
 /*
- * Replace "%h" in app (size bytes) with the host name and "%%" with "%".
- * Another '%' sequence, or a result that does not fit, is an error for
- * the operator (err says which); app is unchanged then.
+ * Replace "%h" in app (size bytes) with the host name.  Any other '%'
+ * (an ARI name cannot hold one), or a result that does not fit, is an
+ * error for the operator (err says which); app is unchanged then.
  */
 int
 appname_expand(char *app, size_t size, char *err, size_t errlen)
@@ -56,12 +56,9 @@ appname_expand(char *app, size_t size, char *err, size_t errlen)
 		add = NULL;
 		if (*p == '%' && p[1] == 'h')
 			add = host;
-		else if (*p == '%' && p[1] == '%')
-			add = "%";
 		else if (*p == '%') {
-			snprintf(err, errlen, "ARI_APP=%s: unknown '%%%c': use "
-			    "%%h for the host name or %%%% for a '%%'", app,
-			    p[1] != '\0' ? p[1] : ' ');
+			snprintf(err, errlen, "ARI_APP=%s: '%%' only as %%h (the "
+			    "host name), e.g. ARI_APP=mai-%%h", app);
 			return -1;
 		}
 		if (add != NULL)
