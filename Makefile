@@ -34,7 +34,7 @@ BINS = $(BUILD)/mai-supervisor $(BUILD)/mai-ws-worker \
        $(BUILD)/mai-flow-worker $(BUILD)/mai-health-worker
 
 .PHONY: all deps check asan test run bench clean sim e2e compose-test \
-        fuzz fuzz-smoke
+        fuzz fuzz-smoke scale-e2e scale-test deploy-test
 all: $(BINS) $(BUILD)/flows.json sim
 
 # The default call flows sit next to the binaries (FLOWS_FILE's default).
@@ -116,6 +116,20 @@ e2e:
 # locally when missing; see tests/compose/run.sh).  Needs root.
 compose-test:
 	@tests/compose/run.sh
+
+# Scaling out (docs/scaling.md).  scale-e2e: two mai instances on one real
+# Asterisk 22 with StasisBroadcast(), in a network namespace of its own
+# (needs root and the e2e root: tests/e2e/asterisk.sh provision).
+# scale-test: compose.scale.yaml (Kamailio, two edges, two orchestrators
+# each) in Docker.  deploy-test: deploy/kubernetes/ checked offline.
+scale-e2e: all
+	@tests/e2e/asterisk.sh provision >/dev/null && tests/scale/e2e.sh
+
+scale-test:
+	@tests/compose/scale.sh
+
+deploy-test:
+	@tests/deploy/run.sh
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -55,6 +55,7 @@ enum mai_msg {
 	MAI_MSG_FLOWS,		/* s->flow  the flow file's bytes (JSON) */
 	MAI_MSG_PING,		/* s->w  empty, seq = heartbeat number */
 	MAI_MSG_PONG,		/* w->s  struct mai_pong, seq echoed (0: unasked) */
+	MAI_MSG_READY,		/* s->flow  struct mai_ready: /readyz's verdict */
 	MAI_MSG_MAX
 };
 
@@ -116,6 +117,16 @@ struct mai_config {
 							   URL, or "" */
 	uint32_t	http_header_timeout_ms;	/* health port: request deadline */
 	uint32_t	http_max_conns;		/* health port: open connections */
+};
+
+/*
+ * The instance's readiness (what /readyz answers), sent to the flow-worker
+ * when it changes and after CONFIG: an instance that is not ready claims
+ * no broadcast call (flow-worker/claim.c, docs/scaling.md).
+ */
+struct mai_ready {
+	uint8_t		ready;		/* 0 or 1 */
+	uint8_t		pad[7];
 };
 
 struct mai_flag_report {
@@ -234,6 +245,9 @@ const char	*frame_error(ssize_t);
 #define FRAME_ESHORT	(-5)	/* shorter than a header */
 #define FRAME_EVERSION	(-6)	/* wrong version or reserved bits */
 #define FRAME_ELEN	(-7)	/* header length disagrees with size */
+
+/* ready.c */
+bool		 snapshot_ready(const struct mai_snapshot *);
 
 /* role.c */
 const char	*role_name(enum mai_role);

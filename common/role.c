@@ -40,6 +40,7 @@ static const char *const msg_names[MAI_MSG_MAX] = {
 	[MAI_MSG_FLOWS] = "flows",
 	[MAI_MSG_PING] = "ping",
 	[MAI_MSG_PONG] = "pong",
+	[MAI_MSG_READY] = "ready",
 };
 
 const char *
@@ -96,6 +97,7 @@ msg_payload_ok(uint8_t type, size_t len)
 	case MAI_MSG_FLOWS:	return true;	/* empty: no file */
 	case MAI_MSG_PING:	return len == 0;
 	case MAI_MSG_PONG:	return len == sizeof(struct mai_pong);
+	case MAI_MSG_READY:	return len == sizeof(struct mai_ready);
 	default:		return false;
 	}
 }

@@ -109,6 +109,9 @@ ariev_stasis_start(struct flow *f, struct json_object *ev, uint64_t rx_ns)
 	c->fs->refs++;
 	f->counters.v[MAI_CNT_FLOW_CALLS_STARTED]++;
 	engine_start(c, &c->fs->flows[n], c->fs->flows[n].initial, "start");
+	if ((arg = ev_str(ch, "dialplan", "app_name")) != NULL &&
+	    strcmp(arg, "StasisBroadcast") == 0)
+		claim_started(c);
 }
 
 /* A channel of ours whose caller is not here (any more): hang it up. */
@@ -191,6 +194,9 @@ ariev_handle(struct flow *f, struct json_object *ev, uint64_t rx_ns)
 		return;
 	if (strcmp(type, "StasisStart") == 0)
 		ariev_stasis_start(f, ev, rx_ns);
+	else if (strcmp(type, "CallBroadcast") == 0 &&
+	    ev_str(ev, "channel", "id") != NULL)
+		claim_broadcast(f, ev_str(ev, "channel", "id"), rx_ns);
 	else if (strcmp(type, "StasisEnd") == 0 ||
 	    strcmp(type, "ChannelDestroyed") == 0 ||
 	    strcmp(type, "ChannelHangupRequest") == 0)

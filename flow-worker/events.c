@@ -88,6 +88,9 @@ flow_ipc_frame(struct flow *f, const struct mai_frame_hdr *hdr, size_t len)
 			log_warnx("reload: ARI credentials not taken over");
 		explicit_bzero(ipc_buf, len);
 		break;
+	case MAI_MSG_READY:
+		claim_ready(f, (const struct mai_ready *)ipc_buf);
+		break;
 	case MAI_MSG_FLOWS:
 		/* The flow file's bytes, after CONFIG at start and reload. */
 		flow_flows_take(f, ipc_buf, len);

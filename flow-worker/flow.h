@@ -87,6 +87,19 @@ _Static_assert(FLOW_BOT_RESULT_MAX <= FLOW_DIGITS_MAX,
  */
 #define FLOW_STATE_VAR		"MAI_STATE"
 #define FLOW_RECORD_MAX		(2 * FLOW_NAME_MAX + 64)
+/*
+ * Broadcast calls (claim.c, docs/scaling.md).  The delay spreads calls
+ * over the instances of one edge: at 500 us a call, an instance with 40
+ * calls more than its peer claims 20 ms later, well past the ~1-5 ms a
+ * claim takes on one edge, so the peer wins; the cap keeps the answer
+ * within StasisBroadcast's timeout (the dialplan's, 2000 ms shipped).
+ */
+#define CLAIM_DELAY_PER_CALL_US	500
+#define CLAIM_DELAY_MAX_MS	250
+#define CLAIM_MAX_AGE_MS	2000	/* older broadcasts are decided */
+#define CLAIM_PENDING_MAX	1024	/* claims waiting or in flight */
+#define CLAIM_OWNER_VAR		"MAI_APP"	/* the owner's ARI_APP */
+
 /* Prefix of every id mai makes: legs, bridges, playbacks. */
 #define FLOW_ID_PREFIX		"mai-"
 /* Then kind and seq ("d0a1b2c3d"), '-' and the caller's id (calls.c). */
@@ -380,6 +393,7 @@ struct flow {
 	uint8_t			 holding;	/* events wait for reconcile */
 	uint8_t			 flows_seen;	/* a flow file came (or not) */
 	struct reconcile	*reconcile;	/* NULL: none under way */
+	struct claims		*claims;	/* claim.c */
 };
 
 /* flowfile.c */
@@ -514,6 +528,13 @@ int		 botctl_start(struct call *, const struct bot_media *,
 void		 ariev_handle(struct flow *, struct json_object *, uint64_t);
 void		 ariev_fill_call(struct call *, struct json_object *);
 void		 ariev_orphan(struct flow *, const char *);
+
+/* claim.c */
+void		 claim_ready(struct flow *, const struct mai_ready *);
+void		 claim_broadcast(struct flow *, const char *, uint64_t);
+void		 claim_started(struct call *);
+int		 claim_owns(const struct flow *, struct json_object *);
+void		 claim_free_all(struct flow *);
 
 /* reconcile.c */
 void		 reconcile_start(struct flow *);

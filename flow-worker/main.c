@@ -161,6 +161,7 @@ flow_teardown(struct flow *f)
 	latency_log(f, 1);
 	calls_free_all(f);
 	reconcile_free(f);
+	claim_free_all(f);
 	ari_rest_free(f->botctl);
 	ari_rest_free(f->rest);
 	flowset_unref(f->fs);

@@ -176,8 +176,11 @@ reconcile_in_app(struct flow *f, struct json_object *ch)
 
 	if (!json_object_object_get_ex(ch, "dialplan", &dp) ||
 	    !json_object_object_get_ex(dp, "app_name", &app) ||
-	    !json_object_object_get_ex(dp, "app_data", &data) ||
-	    strcmp(json_object_get_string(app), "Stasis") != 0)
+	    !json_object_object_get_ex(dp, "app_data", &data))
+		return 0;
+	if (strcmp(json_object_get_string(app), "StasisBroadcast") == 0)
+		return claim_owns(f, ch);
+	if (strcmp(json_object_get_string(app), "Stasis") != 0)
 		return 0;
 	d = json_object_get_string(data);
 	return strncmp(d, f->conf.ari_app, n) == 0 &&

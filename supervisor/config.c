@@ -637,6 +637,7 @@ config_load(struct sup_config *c, char *err, size_t errlen)
 	    err, errlen) || conf_str("ARI_USER", NULL, c->ari_user,
 	    sizeof(c->ari_user), err, errlen) || conf_str("ARI_APP", "mai",
 	    c->ari_app, sizeof(c->ari_app), err, errlen) ||
+	    appname_expand(c->ari_app, sizeof(c->ari_app), err, errlen) ||
 	    conf_str("HTTP_LISTEN", "0.0.0.0:18080", c->http_listen,
 	    sizeof(c->http_listen), err, errlen) ||
 	    listen_check(c->http_listen, err, errlen))

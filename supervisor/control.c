@@ -95,13 +95,19 @@ control_execute(const char *line, char *out, size_t size)
 	} else if (strcmp(line, "reload") == 0) {
 		snprintf(out, size, "ok reloading\n");
 		lifecycle_reload();
+	} else if (strcmp(line, "drain") == 0) {
+		/* Before a stop: calls in progress end, no new one is claimed
+		   (docs/scaling.md; Kubernetes' preStop). */
+		snprintf(out, size, "ok draining\n");
+		sup->draining = true;
+		readiness_changed();
 	} else if (strcmp(line, "stop") == 0) {
 		snprintf(out, size, "ok stopping\n");
 		sup->stopping = true;
 		lifecycle_stop();
 	} else
 		snprintf(out, size, "error: unknown command '%.64s' (status, "
-		    "restart WORKER, reload, stop)\n", line);
+		    "restart WORKER, reload, drain, stop)\n", line);
 }
 
 static void

@@ -66,6 +66,12 @@ dispatch_send_config(struct worker *w)
 	    0, sup->conf.flows_buf, sup->conf.flows_len)) < 0)
 		log_warnx("flows to worker=%s failed: %s", w->name,
 		    frame_error(n));
+	if (w->role == MAI_ROLE_FLOW) {
+		struct mai_snapshot	snap;
+
+		readiness_fill(&snap);
+		readiness_tell_flow(&snap, true);
+	}
 }
 
 static void

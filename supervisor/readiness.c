@@ -132,6 +132,31 @@ readiness_fill(struct mai_snapshot *s)
 	}
 }
 
+/*
+ * /readyz's verdict to the flow-worker: when it changes, and with force
+ * after the flow-worker's CONFIG (a new one starts not ready).  A full
+ * socket is retried by the next push (the one-second tick).
+ */
+void
+readiness_tell_flow(const struct mai_snapshot *snap, bool force)
+{
+	static int		 told = -1;
+	struct worker		*w = &sup->workers[MAI_ROLE_FLOW];
+	struct mai_ready	 r;
+
+	memset(&r, 0, sizeof(r));
+	r.ready = snapshot_ready(snap) && !sup->draining;
+	if ((!force && told == r.ready) || w->fd == -1 ||
+	    (w->state != MAI_WSTATE_RUNNING && !force))
+		return;
+	if (frame_send(w->fd, MAI_MSG_READY, 0, &r, sizeof(r)) < 0) {
+		told = -1;
+		counters_dirty = true;
+		return;
+	}
+	told = r.ready;
+}
+
 void
 readiness_push(void)
 {
@@ -139,9 +164,10 @@ readiness_push(void)
 	struct mai_snapshot	 snap;
 	ssize_t			 n;
 
+	readiness_fill(&snap);
+	readiness_tell_flow(&snap, false);
 	if (h->state != MAI_WSTATE_RUNNING || h->fd == -1)
 		return;
-	readiness_fill(&snap);
 	n = frame_send(h->fd, MAI_MSG_SNAPSHOT, 0, &snap, sizeof(snap));
 	/* A full socket only delays it: the tick sends a fresh one. */
 	counters_dirty = n < 0;

@@ -135,6 +135,7 @@ struct supervisor {
 	struct event		*ev_stop_timer;
 	struct event		*ev_heartbeat;	/* PING every interval */
 	bool			 stopping;
+	bool			 draining;	/* ctl drain: claim no more calls */
 	int			 rolling;	/* next role to roll, -1 idle */
 	pid_t			 retired[RETIRED_MAX];	/* draining, not ours */
 };
@@ -149,6 +150,9 @@ void	 config_to_wire(const struct sup_config *, struct mai_config *);
 void	 config_free(struct sup_config *);
 int	 conf_file_parse(const char *, const char *, size_t, char *, size_t);
 int	 conf_host_check(char *);
+
+/* appname.c */
+int	appname_expand(char *, size_t, char *, size_t);
 
 /* proc.c */
 void	 proc_init(void);
@@ -177,6 +181,7 @@ void	 relay_ack(struct relay *, uint64_t);
 void	 relay_rewind(struct relay *);
 
 /* readiness.c */
+void	 readiness_tell_flow(const struct mai_snapshot *, bool);
 void	 readiness_init(void);
 void	 readiness_set(enum mai_flag, bool);
 void	 readiness_clear_role(enum mai_role);

@@ -87,6 +87,29 @@ START_TEST(bad_log_level_and_listen)
 }
 END_TEST
 
+/* ARI_APP=mai-%h: one application per host (docs/scaling.md). */
+START_TEST(app_name_holds_the_host_name)
+{
+	const char	*args[] = { "-t", NULL };
+	const char	*extra[] = { "ARI_APP=mai-%h", NULL };
+	char		 host[256], want[300];
+	int		 rc;
+
+	ck_assert_int_eq(gethostname(host, sizeof(host)), 0);
+	snprintf(want, sizeof(want), "ARI_APP=mai-%s\n", host);
+	rc = h_sup_run(&env, args, extra, out, sizeof(out));
+	ck_assert_msg(rc == 0, "rc=%d out=%s", rc, out);
+	ck_assert_msg(strstr(out, want) != NULL, "no %s in: %s", want, out);
+}
+END_TEST
+
+START_TEST(app_name_other_percent_refused)
+{
+	const char *extra[] = { "ARI_APP=mai-%x", NULL };
+	expect_config_error(extra, "ARI_APP=mai-%x");
+}
+END_TEST
+
 START_TEST(test_mode_masks_password)
 {
 	const char	*args[] = { "-t", NULL };
@@ -168,6 +191,8 @@ main(void)
 	tcase_add_test(tc, unknown_mai_user);
 	tcase_add_test(tc, bad_log_level_and_listen);
 	tcase_add_test(tc, test_mode_masks_password);
+	tcase_add_test(tc, app_name_holds_the_host_name);
+	tcase_add_test(tc, app_name_other_percent_refused);
 	tcase_add_test(tc, password_file_is_read);
 	tcase_add_test(tc, test_mode_checks_the_flow_file);
 	tcase_add_test(tc, version_and_help);
