@@ -195,8 +195,8 @@ calls_post(struct evhttp_request *req)
 		json_object_put(err);
 	} else if (session_by_leg(s->leg) != NULL)
 		http_json(req, 409, "{\"error\":\"a session holds this leg\"}");
-	else if (session_count() >= BOT_SESSIONS_MAX || !bot_ready())
-		http_json(req, 503, "{\"error\":\"bot busy or not ready\"}");
+	else if (session_count() >= BOT_SESSIONS_MAX)
+		http_json(req, 503, "{\"error\":\"bot busy\"}");
 	else {
 		json_object_put(o);
 		calls_hold(s, req);

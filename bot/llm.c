@@ -35,6 +35,7 @@ struct llm_req {
 	char			 text[BOT_TEXT_MAX];	/* not yet handed on */
 	size_t			 tlen;
 	bool			 done_seen;	/* data: [DONE] */
+	bool			 checked;	/* content type seen */
 	int			 fault;		/* -1 or enum bot_fault */
 	struct event		*deliver;
 	struct event		*idle;
@@ -141,6 +142,16 @@ llm_write(char *p, size_t size, size_t nmemb, void *arg)
 	if (status != 200) {
 		r->fault = BOT_FAULT_HTTP;
 		return 0;	/* stop: done() sees the status */
+	}
+	if (!r->checked) {
+		char *ct = NULL;
+
+		r->checked = true;
+		curl_easy_getinfo(r->cv.easy, CURLINFO_CONTENT_TYPE, &ct);
+		if (ct == NULL || strstr(ct, "event-stream") == NULL) {
+			r->fault = BOT_FAULT_GARBAGE;	/* not SSE */
+			return 0;
+		}
 	}
 	if (sse_feed(&r->sse, p, size * nmemb, llm_event, r) != 0) {
 		if (r->fault < 0)

@@ -328,6 +328,7 @@ tb_speech(const char *text, int rate, size_t *n)
 	close(fd);
 	snprintf(cmd, sizeof(cmd), "espeak-ng -v en-us -s 150 -w %s '%s'",
 	    path, text);
+	*n = 0;
 	if (system(cmd) != 0 || (f = fopen(path, "rb")) == NULL)
 		return NULL;
 	w = malloc(10 << 20);
