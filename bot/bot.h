@@ -284,6 +284,7 @@ void	 ws_shutdown(void);
 void	 ws_send_audio(struct ws_conn *, const uint8_t *, size_t);
 void	 ws_send_text(struct ws_conn *, const char *);
 void	 ws_detach(struct ws_conn *);
+void	 ws_match_pending(struct session *);
 
 /* vad.c */
 void	 vad_reset(struct vad *);

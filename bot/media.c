@@ -340,8 +340,11 @@ media_pump(struct session *s, uint64_t now)
 	uint64_t	due = (now - s->out_start_us) / (BOT_FRAME_MS * 1000u) + 1;
 	int		n = 0;
 
-	if (s->transport == BOT_TR_UDP && !s->peer_known)
-		return;		/* wildcard peer: wait for its first packet */
+	if ((s->transport == BOT_TR_UDP && !s->peer_known) ||
+	    (s->transport == BOT_TR_WS && s->ws == NULL)) {
+		s->out_start_us = now;	/* no one to send to yet: wait */
+		return;
+	}
 	while (s->out_sent < due && n++ < BOT_PACE_CATCHUP &&
 	    !TAILQ_EMPTY(&s->outq))
 		media_pump_one(s);

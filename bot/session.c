@@ -170,6 +170,8 @@ session_start(struct session *s)
 	    "format=%s flow=%s", (unsigned long long)s->id, s->call, s->leg,
 	    s->transport == BOT_TR_UDP ? "udp" : "websocket",
 	    s->format == BOT_FMT_ULAW ? "ulaw" : "slin16", s->flow);
+	if (s->transport == BOT_TR_WS)
+		ws_match_pending(s);
 	turn_greet(s);
 }
 
