@@ -260,6 +260,7 @@ void	 turn_idle(struct session *, uint64_t now);
 
 /* media.c: decode, encode, the output queue and its 20 ms pacing */
 void	 media_init(void);
+void	 media_shutdown(void);
 void	 media_in(struct session *, const uint8_t *, size_t, int le);
 void	 media_queue(struct session *, int16_t *, size_t, const char *);
 void	 media_flush(struct session *);
@@ -274,6 +275,7 @@ int16_t	*resample(const int16_t *, size_t, int, int, size_t *);
 
 /* rtp.c */
 void	 rtp_init(void);
+void	 rtp_shutdown(void);
 void	 rtp_send(struct session *, const uint8_t *, size_t);
 int	 rtp_parse(const uint8_t *, size_t, uint8_t *pt, uint16_t *seq,
 	    uint32_t *ts, size_t *off);

@@ -393,3 +393,11 @@ media_init(void)
 	if (media_tick == NULL || event_add(media_tick, &tv) == -1)
 		fatalx("can't start the media clock");
 }
+
+void
+media_shutdown(void)
+{
+	if (media_tick != NULL)
+		event_free(media_tick);
+	media_tick = NULL;
+}

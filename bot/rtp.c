@@ -156,3 +156,12 @@ rtp_init(void)
 	if (rtp_ev == NULL || event_add(rtp_ev, NULL) == -1)
 		fatalx("can't watch the RTP socket");
 }
+
+void
+rtp_shutdown(void)
+{
+	if (rtp_ev != NULL)
+		event_free(rtp_ev);
+	rtp_ev = NULL;
+	close(rtp_fd);
+}
