@@ -79,6 +79,8 @@ bot_drop_privileges(const char *user)
 		fatal("can't clear dumpable");
 }
 
+#define BOT_EXIT_FLUSH_MS	200	/* answers written before exit */
+
 static bool	stopping;
 
 static void
@@ -93,7 +95,9 @@ bot_signal(evutil_socket_t sig, short ev, void *arg)
 	stopping = true;
 	log_info("stopping signal=%d sessions=%d", (int)sig, session_count());
 	sessions_stop_all();
-	event_base_loopexit(bot_base, NULL);
+	/* Let the answers to the long requests reach their clients. */
+	event_base_loopexit(bot_base, &(struct timeval){ 0, BOT_EXIT_FLUSH_MS *
+	    1000 });
 }
 
 static void
