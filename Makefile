@@ -31,7 +31,8 @@ COMMON_OBJ = $(COMMON_SRC:%.c=$(BUILD)/%.o)
 LIBMAI     = $(BUILD)/libmai.a
 
 BINS = $(BUILD)/mai-supervisor $(BUILD)/mai-ws-worker \
-       $(BUILD)/mai-flow-worker $(BUILD)/mai-health-worker
+       $(BUILD)/mai-flow-worker $(BUILD)/mai-health-worker \
+       $(BUILD)/mai-bot $(BUILD)/dialogue.json
 
 .PHONY: all deps check asan test run bench clean sim e2e compose-test \
         fuzz fuzz-smoke scale-e2e scale-test deploy-test
@@ -57,6 +58,18 @@ $(BUILD)/mai-flow-worker: $(patsubst %.c,$(BUILD)/%.o,$(wildcard flow-worker/*.c
 
 $(BUILD)/mai-health-worker: $(patsubst %.c,$(BUILD)/%.o,$(wildcard health-worker/*.c)) $(LIBMAI)
 	$(CC) $(LDFLAGS) -o $@ $^ $(EVENT) $(CURL) $(JSONC) $(SECCOMP)
+
+# The voice bot: its own process, outside the supervisor (docs/bot.md).
+BOTLIBS = $(shell $(PKG) --libs pocketsphinx espeak-ng speexdsp 2>/dev/null)
+$(BUILD)/bot/%.o: CFLAGS += $(shell $(PKG) --cflags pocketsphinx espeak-ng \
+	speexdsp 2>/dev/null)
+$(BUILD)/mai-bot: $(patsubst %.c,$(BUILD)/%.o,$(wildcard bot/*.c)) $(LIBMAI)
+	$(CC) $(LDFLAGS) -o $@ $^ $(EVENT) $(LWS) $(CURL) $(JSONC) \
+	  $(SECCOMP) $(BOTLIBS) -lpthread -lm
+
+$(BUILD)/dialogue.json: bot/dialogue.json
+	@mkdir -p $(BUILD)
+	cp $< $@
 
 # An archive, so each binary links only the common parts it calls.
 $(LIBMAI): $(COMMON_OBJ)

@@ -39,7 +39,8 @@ static socklen_t		 addrlen;
 static void
 setup(void)
 {
-	int	fd;
+	static struct mai_config	conf;
+	int				fd;
 
 	log_init("fuzz", LOG_LVL_ERROR, 0);
 	signal(SIGPIPE, SIG_IGN);
@@ -58,7 +59,8 @@ setup(void)
 	    0)) == -1 || bind(fd, (struct sockaddr *)&addr, addrlen) == -1 ||
 	    listen(fd, 16) == -1)
 		abort();
-	http_init(&srv, base, fd, &state);
+	/* All 0: the health port's default deadline and cap. */
+	http_init(&srv, base, fd, &state, &conf);
 	http_accept_start(&srv);
 }
 
