@@ -31,6 +31,12 @@
 #define BOT_SET_MAX		8	/* variables in the answer's "set" */
 #define BOT_HISTORY_MAX		24	/* messages kept for the LLM */
 #define BOT_SESSIONS_MAX	256	/* 409/503 beyond */
+/*
+ * A session whose control request closed waits this long for a new one
+ * for the same leg (a flow-worker that died and was replaced sends it
+ * again once it took the call over) before it ends.
+ */
+#define BOT_REATTACH_MS		5000
 #define BOT_PACE_CATCHUP	3	/* frames sent at once after a late tick */
 
 enum bot_transport { BOT_TR_UDP = 0, BOT_TR_WS };
@@ -143,6 +149,7 @@ struct session {
 	bool			 peer_known;	/* can send */
 	struct evhttp_request	*req;		/* the long request */
 	struct event		*req_watch;	/* sees the client close it */
+	struct event		*reattach;	/* no request: end at expiry */
 	struct ws_conn		*ws;
 	/* media in */
 	void			*upsampler;	/* 8 -> 16 kHz (speexdsp) */

@@ -119,6 +119,41 @@ calls_parse(struct session *s, struct json_object *o)
 }
 
 static void
+calls_reattach_expired(evutil_socket_t fd, short ev, void *arg)
+{
+	struct session	*s = session_by_id((uint64_t)(uintptr_t)arg);
+
+	(void)fd;
+	(void)ev;
+	if (s != NULL && s->req == NULL)
+		session_end(s, "control request closed");
+}
+
+/*
+ * The flow-worker closed the request: it stopped waiting (the caller went,
+ * the flow moved on) or it died.  Its successor sends the request again
+ * for the same leg once it took the call over; until BOT_REATTACH_MS
+ * passed, the conversation goes on.
+ */
+static void
+calls_detach(struct session *s)
+{
+	struct timeval	tv = { BOT_REATTACH_MS / 1000,
+			    (BOT_REATTACH_MS % 1000) * 1000 };
+
+	s->req = NULL;
+	if (s->req_watch != NULL)
+		event_del(s->req_watch);
+	if (s->reattach == NULL && (s->reattach = evtimer_new(bot_base,
+	    calls_reattach_expired, (void *)(uintptr_t)s->id)) == NULL)
+		fatalx("evtimer_new");
+	evtimer_add(s->reattach, &tv);
+	log_info("session id=%llu leg=%s: control request closed, waiting "
+	    "%d ms for it again", (unsigned long long)s->id, s->leg,
+	    BOT_REATTACH_MS);
+}
+
+static void
 calls_closed(struct evhttp_connection *evcon, void *arg)
 {
 	struct session	*s = session_by_id((uint64_t)(uintptr_t)arg);
@@ -126,8 +161,7 @@ calls_closed(struct evhttp_connection *evcon, void *arg)
 	(void)evcon;
 	if (s == NULL || s->req == NULL)
 		return;
-	s->req = NULL;	/* evhttp frees it with the connection */
-	session_end(s, "control request closed");
+	calls_detach(s);	/* evhttp frees the request with it */
 }
 
 /* Our own watch: evhttp does not read while a request awaits its answer. */
@@ -143,8 +177,9 @@ calls_watch(evutil_socket_t fd, short ev, void *arg)
 		return;
 	n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
 	if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
-		event_del(s->req_watch);
-		session_end(s, "control request closed");
+		evhttp_connection_set_closecb(evhttp_request_get_connection(
+		    s->req), NULL, NULL);
+		calls_detach(s);
 	} else if (n > 0)
 		event_del(s->req_watch);	/* pipelined bytes: stop */
 }
@@ -157,12 +192,43 @@ calls_hold(struct session *s, struct evhttp_request *req)
 	void			 *arg = (void *)(uintptr_t)s->id;
 
 	s->req = req;
+	if (s->reattach != NULL)
+		evtimer_del(s->reattach);
 	evhttp_connection_set_closecb(evcon, calls_closed, arg);
 	bev = evhttp_connection_get_bufferevent(evcon);
+	if (s->req_watch != NULL)
+		event_free(s->req_watch);
 	s->req_watch = event_new(bot_base, bufferevent_getfd(bev),
 	    EV_READ | EV_PERSIST, calls_watch, arg);
 	if (s->req_watch == NULL || event_add(s->req_watch, NULL) == -1)
 		fatalx("can't watch the control request");
+}
+
+/*
+ * A request for a leg a session already holds: taken as the same
+ * conversation when that session lost its request (the flow-worker was
+ * replaced; the new one sends no "peer"), refused (409) while it has one.
+ * 0: not such a request.  Takes o when it answered.
+ */
+static int
+calls_reattach(struct evhttp_request *req, struct json_object *o)
+{
+	struct json_object	*v;
+	struct session		*s;
+
+	if (!json_object_object_get_ex(o, "leg", &v) ||
+	    !json_object_is_type(v, json_type_string) ||
+	    (s = session_by_leg(json_object_get_string(v))) == NULL)
+		return 0;
+	json_object_put(o);
+	if (s->req != NULL) {
+		http_json(req, 409, "{\"error\":\"a session holds this leg\"}");
+		return 1;
+	}
+	calls_hold(s, req);
+	log_info("session id=%llu leg=%s: control request again, the "
+	    "conversation goes on", (unsigned long long)s->id, s->leg);
+	return 1;
 }
 
 void
@@ -186,6 +252,8 @@ calls_post(struct evhttp_request *req)
 		http_json(req, 400, "{\"error\":\"body is not a JSON object\"}");
 		return;
 	}
+	if (calls_reattach(req, o))
+		return;
 	s = session_new();
 	if ((why = calls_parse(s, o)) != NULL) {
 		err = json_object_new_object();
@@ -193,9 +261,7 @@ calls_post(struct evhttp_request *req)
 		http_json(req, 400, json_object_to_json_string_ext(err,
 		    JSON_C_TO_STRING_PLAIN));
 		json_object_put(err);
-	} else if (session_by_leg(s->leg) != NULL)
-		http_json(req, 409, "{\"error\":\"a session holds this leg\"}");
-	else if (session_count() >= BOT_SESSIONS_MAX)
+	} else if (session_count() >= BOT_SESSIONS_MAX)
 		http_json(req, 503, "{\"error\":\"bot busy\"}");
 	else {
 		json_object_put(o);

@@ -61,6 +61,8 @@ session_free(struct session *s)
 	media_session_free(s);
 	if (s->req_watch != NULL)
 		event_free(s->req_watch);
+	if (s->reattach != NULL)
+		event_free(s->reattach);
 	for (i = 0; i < s->nset; i++) {
 		free(s->set_key[i]);
 		free(s->set_val[i]);

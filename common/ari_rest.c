@@ -317,6 +317,29 @@ ari_rest_new(struct event_base *base, const struct mai_config *conf)
 }
 
 /*
+ * Cancel the pending requests made with this arg: their callbacks run now,
+ * from inside this call, with ARI_FAIL_CANCELLED, and their connections
+ * close (the server sees the client leave).  For a caller that stops
+ * waiting for a long request (a bot's control request, botctl.c).
+ */
+void
+ari_rest_cancel(struct ari_rest *r, void *arg)
+{
+	struct ari_xfer	*x, *next;
+
+	r->dispatching++;
+	for (x = TAILQ_FIRST(&r->xfers); x != NULL; x = next) {
+		next = TAILQ_NEXT(x, entry);
+		if (x->arg == arg) {
+			xfer_finish(x, ARI_FAIL_CANCELLED);
+			break;
+		}
+	}
+	if (--r->dispatching == 0 && r->closing)
+		rest_destroy(r);
+}
+
+/*
  * An instance for long requests to one other server (the flow-worker's
  * bot control requests, each open for a whole conversation): up to max
  * at once, each on a connection of its own, none waiting inside curl.

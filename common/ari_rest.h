@@ -139,6 +139,7 @@ int		 ari_rest_call_url(struct ari_rest *, const char *,
 		    const char *, struct json_object *, unsigned int,
 		    ari_rest_cb, void *);
 int		 ari_rest_limit(struct ari_rest *, unsigned int);
+void		 ari_rest_cancel(struct ari_rest *, void *);
 const char	*ari_rest_base_url(const struct ari_rest *);
 void		 ari_rest_free(struct ari_rest *);
 

@@ -315,20 +315,26 @@ areq_post_url(struct call *c, struct ari_rest *rest, const char *url,
 }
 
 /*
- * The URL request in flight is not waited for any more: its answer, when
- * it comes, finds nobody.
+ * The URL request in flight is not waited for any more.  A webhook's
+ * answer, when it comes, finds nobody; a bot's control request is
+ * cancelled, so the bot sees mai leave and ends its side.
  */
 void
 areq_forget_http(struct call *c)
 {
-	if (c->http == NULL)
+	struct areq	*r = c->http;
+
+	if (r == NULL)
 		return;
-	if (c->http->where == AREQ_BACKLOG) {
-		backlog_remove(c->http);
-		areq_free(c->http);
-	} else
-		c->http->call = NULL;
 	c->http = NULL;
+	if (r->where == AREQ_BACKLOG) {
+		backlog_remove(r);
+		areq_free(r);
+		return;
+	}
+	r->call = NULL;
+	if (r->where == AREQ_FLIGHT && r->rest != c->f->rest)
+		ari_rest_cancel(r->rest, r);
 }
 
 /*

@@ -77,7 +77,41 @@ START_TEST(bad_requests_refused)
 }
 END_TEST
 
-/* The flow-worker closing the request ends the session at once. */
+/*
+ * A flow-worker replaced mid-conversation: its request closes, its
+ * successor sends one again for the same leg (without "peer"), and the
+ * conversation goes on; a second request while one is held is refused.
+ */
+START_TEST(control_request_again_goes_on)
+{
+	struct tb_leg	leg;
+	char		json[1024], body[512];
+	int		fd, fd2;
+
+	ck_assert_int_gt(tb_start(&bot, NULL), 0);
+	tb_leg_open(&leg, 0);
+	tb_leg_json(&leg, "again", json, sizeof(json));
+	fd = tb_post(&bot, json);
+	ck_assert(H_WAIT_FOR(tb_metric(&bot, "bot_sessions_active") == 1));
+	close(fd);
+	ck_assert(H_WAIT_FOR(tb_log_has(&bot, "control request closed, waiting")));
+	fd = tb_post(&bot, "{\"call\":\"c-again\",\"leg\":\"again\","
+	    "\"transport\":\"udp\",\"peer\":\"\"}");
+	ck_assert(H_WAIT_FOR(tb_log_has(&bot, "control request again")));
+	ck_assert_int_eq(tb_metric(&bot, "bot_sessions_active"), 1);
+	ck_assert_int_eq(tb_metric(&bot, "bot_sessions_total"), 1);
+	fd2 = tb_post(&bot, json);
+	ck_assert_int_eq(tb_answer(fd2, 5000, body, sizeof(body)), 409);
+	close(fd2);
+	/* Nobody asks again: the session ends after the wait. */
+	close(fd);
+	ck_assert(H_WAIT_FOR(tb_metric(&bot, "bot_sessions_active") == 0));
+	ck_assert(tb_log_has(&bot, "why=\"control request closed\""));
+	tb_leg_close(&leg);
+}
+END_TEST
+
+/* The flow-worker closing the request ends the session (after the wait). */
 START_TEST(client_close_ends_session)
 {
 	struct tb_leg	leg;
@@ -262,6 +296,7 @@ main(void)
 	tcase_add_test(tc, endpoints_answer);
 	tcase_add_test(tc, bad_requests_refused);
 	tcase_add_test(tc, client_close_ends_session);
+	tcase_add_test(tc, control_request_again_goes_on);
 	tcase_add_test(tc, greeting_rtp_framing);
 	tcase_add_test(tc, unexpected_source_refused);
 	tcase_add_test(tc, wildcard_peer_matches_port);
