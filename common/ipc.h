@@ -33,9 +33,11 @@ struct mai_frame_hdr {
 	uint8_t		type;		/* enum mai_msg */
 	uint16_t	reserved;	/* zero */
 	uint32_t	len;		/* payload bytes after this header */
-	uint64_t	seq;		/* event sequence number, else 0 */
+	uint64_t	seq;		/* event sequence number (EVENT,
+					   GAP_*), else 0 */
 	uint64_t	ts_ns;		/* EVENT: CLOCK_MONOTONIC when the
-					   ws-worker read it, else 0 */
+					   ws-worker read it; GAP_*: when
+					   the gap began or ended; else 0 */
 };
 
 #define MAI_FRAME_PAYLOAD_MAX	(MAI_FRAME_MAX - sizeof(struct mai_frame_hdr))
@@ -53,6 +55,10 @@ enum mai_msg {
 	MAI_MSG_DRAINING,	/* w->s  empty: stopped accepting, start my successor */
 	MAI_MSG_LATENCY,	/* flow->s  struct mai_latency[MAI_LAT_COUNT] */
 	MAI_MSG_FLOWS,		/* s->flow  the flow file's bytes (JSON) */
+	MAI_MSG_GAP_BEGIN,	/* ws->s, s->flow  empty: no WebSocket from
+				   ts_ns on, events are lost; seq set by s */
+	MAI_MSG_GAP_END,	/* ws->s, s->flow  empty: a WebSocket again
+				   since ts_ns; seq set by s */
 	MAI_MSG_MAX
 };
 
@@ -195,6 +201,8 @@ struct mai_snapshot {
 ssize_t		 frame_send(int, uint8_t, uint64_t, const void *, size_t);
 ssize_t		 frame_send_fd(int, uint8_t, const void *, size_t, int);
 ssize_t		 frame_send_event(int, uint64_t, uint64_t, const void *, size_t);
+ssize_t		 frame_send_stream(int, uint8_t, uint64_t, uint64_t,
+		    const void *, size_t);
 uint64_t	 frame_now_ns(void);
 ssize_t		 frame_recv(int, struct mai_frame_hdr *, void *, size_t,
 		    int *);

@@ -38,6 +38,8 @@ static const char *const msg_names[MAI_MSG_MAX] = {
 	[MAI_MSG_DRAINING] = "draining",
 	[MAI_MSG_LATENCY] = "latency",
 	[MAI_MSG_FLOWS] = "flows",
+	[MAI_MSG_GAP_BEGIN] = "gap_begin",
+	[MAI_MSG_GAP_END] = "gap_end",
 };
 
 const char *
@@ -92,6 +94,8 @@ msg_payload_ok(uint8_t type, size_t len)
 	case MAI_MSG_LATENCY:	return len == sizeof(struct mai_latency) *
 				    MAI_LAT_COUNT;
 	case MAI_MSG_FLOWS:	return true;	/* empty: no file */
+	case MAI_MSG_GAP_BEGIN:
+	case MAI_MSG_GAP_END:	return len == 0;
 	default:		return false;
 	}
 }

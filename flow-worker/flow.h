@@ -68,6 +68,19 @@ struct ari_result;
 #define FLOW_RECONCILE_BODY_MAX	ARI_REST_BODY_HUGE	/* GET /channels */
 
 /*
+ * Checks after a WebSocket gap (resync.c): at most RESYNC_INFLIGHT_MAX
+ * GETs at once and RESYNC_PER_S a second, whatever the number of calls;
+ * a call's check waits at most RESYNC_WAITS_MAX ticks for the request
+ * that makes an object to be answered, or for Asterisk to answer at all.
+ */
+#define RESYNC_INFLIGHT_MAX	8
+#define RESYNC_PER_S		400
+#define RESYNC_TICK_MS		100
+#define RESYNC_PER_TICK		(RESYNC_PER_S * RESYNC_TICK_MS / 1000)
+#define RESYNC_WAITS_MAX	100	/* ticks: 10 s */
+#define RESYNC_TIMEOUT_MS	5000
+
+/*
  * The channel variable that says where a call is: "FLOW/STATE/SEQ", and
  * in a dial or bot state "/STEP/LEG[/BRIDGE]" once its leg exists (LEG,
  * BRIDGE: our ids without "mai-" and the caller's id, e.g. "d0a1b2c3d").
@@ -227,6 +240,7 @@ TAILQ_HEAD(areq_list, areq);
 
 struct flow;
 struct found_call;
+struct resync;
 
 struct call {
 	LIST_ENTRY(call)	 hash;
@@ -300,6 +314,8 @@ struct reconcile {
 	struct event		*ev_timer;	/* retry, then deadline; NULL:
 						   events flow */
 	uint64_t		 deadline_ns;
+	uint8_t			 again;		/* a gap ended meanwhile: list
+						   once more when done */
 	uint8_t			 listed;	/* the channels are sorted */
 	uint8_t			 bridges_in;	/* GET /bridges answered */
 	TAILQ_HEAD(, found_call) calls;		/* undecided, listing order */
@@ -358,6 +374,7 @@ struct flow {
 	uint8_t			 holding;	/* events wait for reconcile */
 	uint8_t			 flows_seen;	/* a flow file came (or not) */
 	struct reconcile	*reconcile;	/* NULL: none under way */
+	struct resync		*resync;	/* after a gap; NULL: none yet */
 };
 
 /* flowfile.c */
@@ -419,6 +436,7 @@ int		 areq_webhook(struct call *, const char *, struct json_object *,
 void		 areq_forget_webhook(struct call *);
 void		 areq_detach_all(struct call *);
 int		 areq_path_add(char *, size_t, const char *, const char *);
+int		 areq_pending(const struct call *, const char *);
 
 /* backlog.c */
 void		 backlog_init(struct flow *);
@@ -466,6 +484,7 @@ void		 legs_timeout(struct call *);
 void		 legs_release(struct call *, int);
 void		 legs_adopt(struct call *, const struct act *, const char *,
 		    const char *, int);
+void		 legs_bridge_gone(struct call *, const char *);
 
 /* webhook.c */
 void		 webhook_start(struct call *, const struct act *);
@@ -474,9 +493,10 @@ void		 webhook_start(struct call *, const struct act *);
 void		 ariev_handle(struct flow *, struct json_object *, uint64_t);
 void		 ariev_fill_call(struct call *, struct json_object *);
 void		 ariev_orphan(struct flow *, const char *);
+int		 ariev_in_app(const struct flow *, struct json_object *);
 
 /* reconcile.c */
-void		 reconcile_start(struct flow *);
+void		 reconcile_start(struct flow *, int);
 void		 reconcile_leg_event(struct call *, const char *,
 		    struct json_object *);
 void		 reconcile_forget(struct call *);
@@ -487,6 +507,10 @@ void		 resume_state(struct call *, const char *);
 int		 resume_plan_read(const struct call *, const char *,
 		    struct resume_plan *);
 void		 resume_adopt(struct call *, const struct resume_plan *);
+
+/* resync.c */
+void		 resync_gap(struct flow *, int, uint64_t);
+void		 resync_free(struct flow *);
 
 /* events.c */
 void		 flow_ipc_attach(struct flow *);

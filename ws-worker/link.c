@@ -49,16 +49,34 @@ struct link {
 	uint64_t		 attempts;	/* since the last success */
 	lws_usec_t		 up_since;
 	bool			 replaced;	/* another client has ARI_APP */
+	bool			 gap_open;	/* events are lost: no link, or
+						   replaced (GAP_BEGIN sent) */
 	bool			 stopping;	/* the worker is exiting */
 	bool			 reconnect_now;	/* a reload closed the link */
 	/* ws[s]://host:port/path for logs, api_key masked */
 	char			 url_log[LINK_PATH_MAX + MAI_STR_MAX + 32];
 };
 
-static struct link	lk;
+/* A new worker starts in a gap: its predecessor's, or before the first. */
+static struct link	lk = { .gap_open = true };
 
 static void	link_connect(void);
 static void	link_log_failure(enum link_fail, unsigned int, const char *);
+
+/*
+ * Events for ARI_APP stop reaching us (the link is gone, or another
+ * client took the application): whatever happens to calls now is lost,
+ * and the flow-worker must check its calls once events flow again.  The
+ * gap frames go in the event stream, behind the events read before.
+ */
+static void
+link_gap(bool open)
+{
+	if (open == lk.gap_open)
+		return;
+	lk.gap_open = open;
+	parent_gap(open ? MAI_MSG_GAP_BEGIN : MAI_MSG_GAP_END);
+}
 
 /* "host:port", with brackets around an IPv6 literal. */
 int
@@ -130,6 +148,7 @@ link_down(void)
 	lws_usec_t	up;
 
 	up = lk.up_since != 0 ? lws_now_usecs() - lk.up_since : 0;
+	link_gap(true);
 	lk.wsi = NULL;
 	lk.state = LINK_DOWN;
 	lk.up_since = 0;
@@ -266,6 +285,7 @@ link_established(struct lws *wsi)
 	lk.state = LINK_UP;
 	lk.up_since = lws_now_usecs();
 	lk.last_fail = FAIL_NONE;
+	link_gap(false);
 	parent_flag(MAI_FLAG_WS_CONNECTED, 1);
 	parent_flag(MAI_FLAG_WS_AUTH_REJECTED, 0);
 	log_info("ARI WebSocket connected url=%s attempts=%llu", lk.url_log,
@@ -429,6 +449,7 @@ link_app_replaced(void)
 	if (lk.replaced)
 		return;
 	lk.replaced = true;
+	link_gap(true);
 	parent_flag(MAI_FLAG_APP_REPLACED, 1);
 	delivery_stop();
 	log_warnx("ApplicationReplaced: another client (another orchestrator "

@@ -46,11 +46,14 @@ bool		 ratelim_pass(struct ratelim *, uint64_t *);
  */
 #define PARENT_QUEUE_BYTES_MAX	(32u * 1024 * 1024)
 #define PARENT_QUEUE_COUNT_MAX	32768
+/* Gap frames that may wait beyond the count bound (one per link change). */
+#define PARENT_GAPS_MAX		64
 /* Counters go to the supervisor at most this often, when they changed. */
 #define PARENT_COUNTERS_MS	1000
 
 void		 parent_init(struct lws_context *, struct lws_vhost *);
 void		 parent_event(const void *, size_t);
+void		 parent_gap(uint8_t);
 void		 parent_flag(enum mai_flag, int);
 int		 parent_flag_get(enum mai_flag);
 void		 parent_count(int);
