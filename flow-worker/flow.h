@@ -41,6 +41,15 @@ struct ari_result;
 #define FLOW_STR_MAX		256		/* any other string */
 #define FLOW_ERR_MAX		512		/* one error line */
 
+/*
+ * A state's timeout_ms, and the default limit of a state that waits for
+ * an event without one (flowcheck.c): this much beyond its own timers,
+ * with a dial or bot this much more (a conversation).
+ */
+#define FLOW_STATE_TIMEOUT_MAX_MS	86400000	/* a day */
+#define FLOW_STATE_LIMIT_MS		600000		/* 10 min */
+#define FLOW_STATE_LIMIT_LEG_MS		14400000	/* 4 h */
+
 /* Bounds of a call. */
 #define FLOW_CALL_BUCKETS	4096	/* hash table; chains beyond */
 #define FLOW_CALLS_MAX		20000	/* more get `continue` in dialplan */

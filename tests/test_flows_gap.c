@@ -226,6 +226,27 @@ START_TEST(bot_leg_gone_in_gap_gives_bot_ended)
 }
 END_TEST
 
+/*
+ * An event lost for good: the waiting state's limit (here set on the
+ * state) leads to the flow's fallback.
+ */
+START_TEST(state_limit_leads_to_fallback)
+{
+	char	id[128];
+
+	start("{\"version\": 1, \"flows\": {\"main\": {\"initial\": \"talk\", "
+	    "\"fallback\": \"other\", \"states\": {\"talk\": {\"timeout_ms\": "
+	    "300, \"actions\": [{\"action\": \"answer\"}, {\"action\": \"play\", "
+	    "\"media\": \"sound:x\"}], \"on\": {\"done\": \"other\"}}, "
+	    "\"other\": {\"actions\": [{\"action\": \"hangup\"}]}}}}, "
+	    "\"routes\": [{\"default\": true, \"flow\": \"main\"}]}", NULL);
+	h_sim_call(&env, "exten=1", id, sizeof(id));
+	ck_assert(h_wait_log(&env, "state=talk: timeout: fallback state"));
+	ck_assert(h_wait_log(&env, "flow=main state=other event=timeout"));
+	assert_all_gone();
+}
+END_TEST
+
 /* A call whose StasisStart was lost in the gap is found and runs. */
 START_TEST(call_started_unseen_is_taken_up)
 {
@@ -265,6 +286,7 @@ suite(void)
 	tcase_add_test(tc, recording_ended_in_gap_goes_on);
 	tcase_add_test(tc, dialled_leg_gone_in_gap_gives_dial_ended);
 	tcase_add_test(tc, bot_leg_gone_in_gap_gives_bot_ended);
+	tcase_add_test(tc, state_limit_leads_to_fallback);
 	tcase_add_test(tc, call_started_unseen_is_taken_up);
 	suite_add_tcase(s, tc);
 	return s;
