@@ -48,6 +48,7 @@ struct link {
 	uint32_t		 backoff_ms;	/* base of the next delay */
 	uint64_t		 attempts;	/* since the last success */
 	lws_usec_t		 up_since;
+	char			 peer[64];	/* numeric address reached */
 	bool			 replaced;	/* another client has ARI_APP */
 	bool			 gap_open;	/* events are lost: no link, or
 						   replaced (GAP_BEGIN sent) */
@@ -168,9 +169,10 @@ link_down(void)
 		return;
 	}
 	if (lk.replaced) {
-		log_warnx("not reconnecting: ARI_APP=%s belongs to another "
-		    "client; reload or restart the ws-worker to take it back",
-		    ws_conf.ari_app);
+		/* reclaim.c connects once nobody holds ARI_APP. */
+		log_warnx("not reconnecting while ARI_APP=%s belongs to another "
+		    "client: checking every %d ms whether it is free",
+		    ws_conf.ari_app, RECLAIM_INTERVAL_MS);
 		return;
 	}
 	if (up >= LINK_STABLE_MS * MSEC)
@@ -295,6 +297,7 @@ link_established(struct lws *wsi)
 	/* The delivery check goes to the address we reached: no second DNS lookup. */
 	if (lws_get_peer_simple(wsi, peer, sizeof(peer)) == NULL)
 		peer[0] = '\0';
+	snprintf(lk.peer, sizeof(lk.peer), "%s", peer);
 	if (!lk.replaced)
 		delivery_start(peer);
 }
@@ -422,6 +425,7 @@ void
 link_close(void)
 {
 	lk.stopping = true;
+	reclaim_stop();
 	link_shut();
 }
 
@@ -439,9 +443,9 @@ link_is_up(void)
 
 /*
  * Another client registered ARI_APP.  Asterisk keeps this socket open but
- * sends nothing more for the application; reconnecting would take it back
- * and the other side would do the same.  Keep the socket, say so, and wait
- * for a reload or a restart.
+ * sends nothing more for the application; reconnecting now would take it
+ * back and the other side would do the same.  Keep the socket, say so,
+ * and let reclaim.c find out when nobody holds the application any more.
  */
 void
 link_app_replaced(void)
@@ -454,8 +458,27 @@ link_app_replaced(void)
 	delivery_stop();
 	log_warnx("ApplicationReplaced: another client (another orchestrator "
 	    "with ARI_APP=%s?) took over the application; events for it stop "
-	    "here and the ws-worker will not fight back until a reload or "
-	    "restart", ws_conf.ari_app);
+	    "here, and the ws-worker takes it back once nobody holds it "
+	    "(checked every %d ms)", ws_conf.ari_app, RECLAIM_INTERVAL_MS);
+	reclaim_start(lk.peer);
+}
+
+/* Replaced no more: connect again (a new socket registers ARI_APP). */
+void
+link_reclaim(void)
+{
+	lk.replaced = false;
+	reclaim_stop();
+	parent_flag(MAI_FLAG_APP_REPLACED, 0);
+	lk.backoff_ms = LINK_BACKOFF_MIN_MS;
+	lk.last_fail = FAIL_NONE;
+	if (lk.wsi != NULL) {
+		lk.reconnect_now = true;
+		link_shut();
+	} else {
+		lws_sul_cancel(&lk.sul_retry);
+		link_schedule(0);
+	}
 }
 
 /* A new CONFIG from the supervisor (SIGHUP there). */
@@ -480,17 +503,7 @@ link_reload(const struct mai_config *c)
 	    "yes" : "no");
 	if (!moved && !lk.replaced)
 		return;
-	lk.replaced = false;
-	parent_flag(MAI_FLAG_APP_REPLACED, 0);
-	lk.backoff_ms = LINK_BACKOFF_MIN_MS;
-	lk.last_fail = FAIL_NONE;
-	if (lk.wsi != NULL) {
-		lk.reconnect_now = true;
-		link_shut();
-	} else {
-		lws_sul_cancel(&lk.sul_retry);
-		link_schedule(0);
-	}
+	link_reclaim();
 }
 
 void

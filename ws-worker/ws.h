@@ -74,6 +74,7 @@ void		 link_init(struct lws_context *, struct lws_vhost *);
 void		 link_start(void);
 void		 link_reload(const struct mai_config *);
 void		 link_app_replaced(void);
+void		 link_reclaim(void);
 void		 link_close(void);
 void		 link_dead(const char *);
 bool		 link_is_down(void);
@@ -133,6 +134,24 @@ void		 delivery_start(const char *);
 void		 delivery_event_seen(void);
 void		 delivery_stop(void);
 int		 delivery_callback(struct lws *, enum lws_callback_reasons, void *,
+		    void *, size_t);
+
+/* basic.c */
+int		 basic_headers(struct lws *, unsigned char **, unsigned char *);
+
+/* reclaim.c */
+/*
+ * While another client holds ARI_APP: GET /ari/applications/ARI_APP this
+ * often (200: still held; 404: free, connect again), each answer awaited
+ * at most RECLAIM_TIMEOUT_MS.
+ */
+#define RECLAIM_INTERVAL_MS	3000
+#define RECLAIM_TIMEOUT_MS	2000
+
+void		 reclaim_init(struct lws_context *, struct lws_vhost *);
+void		 reclaim_start(const char *);
+void		 reclaim_stop(void);
+int		 reclaim_callback(struct lws *, enum lws_callback_reasons, void *,
 		    void *, size_t);
 
 #endif /* MAI_WS_H */
