@@ -13,7 +13,10 @@ seconds of quiet, and the figures:
 
   placed      call files handed to Asterisk
   answered    calls mai started (distinct channel ids in "call started")
-  refused     Stasis(mai) failed: no WebSocket held the app (Asterisk's log)
+  refused     Stasis(mai) failed: no WebSocket held the app (Asterisk's
+              messages.log: "Stasis app 'mai' not active/registered"),
+              and how many of those fell inside a ws-worker gap (+-1 s:
+              Asterisk's log has whole seconds)
   left        channels still up CHAOS_SETTLE s after the last call
   events      relayed / acked / dropped by the supervisor (/metrics)
   gaps        per ws-worker kill: kill -> "ARI WebSocket connected"
@@ -138,6 +141,42 @@ def run(tmp, spool):
     return kills
 
 
+REFUSED = re.compile(r"^\[(\w+ +\d+ [\d:]+)\].*Stasis app '[^']*' not "
+                     r"(active|registered)")
+
+
+def refusals(messages, since):
+    """Epoch seconds of each refused call logged after since (UTC log)."""
+    out = []
+    year = datetime.datetime.utcnow().year
+    with open(messages, errors="replace") as f:
+        for line in f:
+            m = REFUSED.match(line)
+            if not m:
+                continue
+            t = datetime.datetime.strptime("%d %s" % (year, m.group(1)),
+                                           "%Y %b %d %H:%M:%S").replace(
+                tzinfo=datetime.timezone.utc).timestamp()
+            if t >= since - 1:
+                out.append(t)
+    return out
+
+
+def gap_windows(tmp, kills):
+    """(kill, WebSocket up) of each ws-worker kill, up None if never."""
+    ups = []
+    with open(os.path.join(tmp, "mai.log")) as f:
+        for line in f:
+            if "proc=ws-worker" in line and "ARI WebSocket connected" in line:
+                ups.append(log_ts(line))
+    out = []
+    for name, t in kills:
+        if name == "ws-worker":
+            later = [u for u in ups if u > t]
+            out.append((t, later[0] if later else None))
+    return out
+
+
 def gaps(tmp, kills):
     ups = []
     with open(os.path.join(tmp, "mai.log")) as f:
@@ -167,15 +206,17 @@ def main():
     tmp = sys.argv[1]
     root = sh(ASTERISK, "root").strip()
     messages = os.path.join(root, "var/log/asterisk/messages.log")
-    refused0 = open(messages).read().count("not registered") \
-        if os.path.exists(messages) else 0
     spool = Spool(root)
+    t_start = time.time()
     sup = start_mai(tmp)
     kills = run(tmp, spool)
     time.sleep(SETTLE)
     left = channels_up()
-    refused = (open(messages).read().count("not registered")
-               if os.path.exists(messages) else 0) - refused0
+    refused = refusals(messages, t_start) if os.path.exists(messages) else []
+    windows = gap_windows(tmp, kills)
+    in_gap = [t for t in refused if any(
+        k - 1 <= t <= (u if u is not None else time.time()) + 1
+        for k, u in windows)]
     answered = set()
     with open(os.path.join(tmp, "mai.log")) as f:
         for line in f:
@@ -193,7 +234,9 @@ def main():
                                              len(kills), SETTLE))
     print("  calls placed:      %d" % spool.n)
     print("  calls answered:    %d (started by mai)" % len(answered))
-    print("  refused (no WebSocket held the app): %d" % refused)
+    print("  refused (no WebSocket held the app): %d, inside a ws-worker "
+          "gap: %d, outside: %d" % (len(refused), len(in_gap),
+                                    len(refused) - len(in_gap)))
     print("  channels left after %.0f s: %d" % (SETTLE, left))
     print("  events relayed=%d acked=%d dropped=%d queued=%d" % (
         ev["relayed_total"], ev["acked_total"], ev["dropped_total"],
