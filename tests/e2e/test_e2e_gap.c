@@ -20,6 +20,8 @@
 #define GAP_CALLS	20
 /* Sounds of ~6 s, two restarts: everything is over well within this. */
 #define GAP_BOUND_MS	40000
+/* Longer than the sounds: they end while nobody reads the WebSocket. */
+#define GAP_STOP_MS	8000
 
 static void
 kill_ws(void)
@@ -44,6 +46,8 @@ START_TEST(ws_worker_killed_during_playbacks_leaves_none_behind)
 	    "flow=long state=talk why=start") == GAP_CALLS),
 	    "calls started: %d", log_count(from, "call started id="));
 	ck_assert_int_eq(log_count(from, "call ended id="), 0);
+	ck_assert_int_eq(kill(h_worker_pid(&env, "ws-worker"), SIGSTOP), 0);
+	h_sleep_ms(GAP_STOP_MS);
 	kill_ws();
 	h_sleep_ms(1500);
 	kill_ws();
@@ -52,6 +56,8 @@ START_TEST(ws_worker_killed_during_playbacks_leaves_none_behind)
 	    GAP_BOUND_MS / 1000, env.log);
 	ck_assert_int_ge(log_count(from, "WebSocket gap ended gap_ms="), 1);
 	ck_assert_int_eq(log_count(from, "call ended id="), GAP_CALLS);
+	/* Their PlaybackFinished died with the ws-worker: found by GETs. */
+	ck_assert_int_ge(log_count(from, "ended during a WebSocket gap"), 1);
 	fprintf(stderr, "gap: %d calls, ws-worker killed twice; found ended "
 	    "in a gap: %d\n", GAP_CALLS, log_count(from,
 	    "ended during a WebSocket gap"));
