@@ -35,7 +35,7 @@ BINS = $(BUILD)/mai-supervisor $(BUILD)/mai-ws-worker \
        $(BUILD)/mai-bot $(BUILD)/dialogue.json
 
 .PHONY: all deps check asan test run bench clean sim e2e compose-test \
-        fuzz fuzz-smoke scale-e2e scale-test deploy-test
+        fuzz fuzz-smoke scale-e2e scale-test deploy-test chaos
 all: $(BINS) $(BUILD)/flows.json sim
 
 # The default call flows sit next to the binaries (FLOWS_FILE's default).
@@ -122,6 +122,11 @@ fuzz:
 
 # End-to-end against a real Asterisk 22 (Debian sid root, cached outside the
 # clone in /var/cache/mai-e2e; MAI_E2E_CACHE moves it).  Needs root.
+# Calls at 10/s on a real Asterisk while the workers are killed (-9) in
+# turn; prints the figures (tests/chaos/chaos.py).  Not in `make test`.
+chaos:
+	@tests/chaos/run.sh
+
 e2e:
 	@tests/e2e/run.sh
 

@@ -92,6 +92,14 @@ frame_send_event(int fd, uint64_t seq, uint64_t ts, const void *buf,
 	return frame_send_full(fd, MAI_MSG_EVENT, seq, ts, buf, len, -1);
 }
 
+/* Any frame of the event stream (EVENT, GAP_BEGIN, GAP_END). */
+ssize_t
+frame_send_stream(int fd, uint8_t type, uint64_t seq, uint64_t ts,
+    const void *buf, size_t len)
+{
+	return frame_send_full(fd, type, seq, ts, buf, len, -1);
+}
+
 /* CLOCK_MONOTONIC is one clock for all processes on the host. */
 uint64_t
 frame_now_ns(void)

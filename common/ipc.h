@@ -33,9 +33,11 @@ struct mai_frame_hdr {
 	uint8_t		type;		/* enum mai_msg */
 	uint16_t	reserved;	/* zero */
 	uint32_t	len;		/* payload bytes after this header */
-	uint64_t	seq;		/* event sequence number, else 0 */
+	uint64_t	seq;		/* event sequence number (EVENT,
+					   GAP_*), else 0 */
 	uint64_t	ts_ns;		/* EVENT: CLOCK_MONOTONIC when the
-					   ws-worker read it, else 0 */
+					   ws-worker read it; GAP_*: when
+					   the gap began or ended; else 0 */
 };
 
 #define MAI_FRAME_PAYLOAD_MAX	(MAI_FRAME_MAX - sizeof(struct mai_frame_hdr))
@@ -56,6 +58,10 @@ enum mai_msg {
 	MAI_MSG_PING,		/* s->w  empty, seq = heartbeat number */
 	MAI_MSG_PONG,		/* w->s  struct mai_pong, seq echoed (0: unasked) */
 	MAI_MSG_READY,		/* s->flow  struct mai_ready: /readyz's verdict */
+	MAI_MSG_GAP_BEGIN,	/* ws->s, s->flow  empty: no WebSocket from
+				   ts_ns on, events are lost; seq set by s */
+	MAI_MSG_GAP_END,	/* ws->s, s->flow  empty: a WebSocket again
+				   since ts_ns; seq set by s */
 	MAI_MSG_MAX
 };
 
@@ -233,6 +239,8 @@ struct mai_snapshot {
 ssize_t		 frame_send(int, uint8_t, uint64_t, const void *, size_t);
 ssize_t		 frame_send_fd(int, uint8_t, const void *, size_t, int);
 ssize_t		 frame_send_event(int, uint64_t, uint64_t, const void *, size_t);
+ssize_t		 frame_send_stream(int, uint8_t, uint64_t, uint64_t,
+		    const void *, size_t);
 uint64_t	 frame_now_ns(void);
 ssize_t		 frame_recv(int, struct mai_frame_hdr *, void *, size_t,
 		    int *);

@@ -41,6 +41,8 @@ static const char *const msg_names[MAI_MSG_MAX] = {
 	[MAI_MSG_PING] = "ping",
 	[MAI_MSG_PONG] = "pong",
 	[MAI_MSG_READY] = "ready",
+	[MAI_MSG_GAP_BEGIN] = "gap_begin",
+	[MAI_MSG_GAP_END] = "gap_end",
 };
 
 const char *
@@ -98,6 +100,8 @@ msg_payload_ok(uint8_t type, size_t len)
 	case MAI_MSG_PING:	return len == 0;
 	case MAI_MSG_PONG:	return len == sizeof(struct mai_pong);
 	case MAI_MSG_READY:	return len == sizeof(struct mai_ready);
+	case MAI_MSG_GAP_BEGIN:
+	case MAI_MSG_GAP_END:	return len == 0;
 	default:		return false;
 	}
 }

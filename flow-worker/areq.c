@@ -361,6 +361,26 @@ areq_detach_all(struct call *c)
 	}
 }
 
+/*
+ * Has c a request not answered yet (queued, held, waiting for room or in
+ * flight) whose target names `what` (an id of ours, a recording name)?
+ * Then what it makes or changes may not be in Asterisk yet.
+ */
+int
+areq_pending(const struct call *c, const char *what)
+{
+	const struct areq	*r;
+	char			 enc[ARI_REST_URL_MAX];
+
+	/* Targets hold it percent-encoded (ari_rest_path, areq_path_add). */
+	if (urlenc(enc, sizeof(enc), what) >= sizeof(enc))
+		return 0;
+	TAILQ_FOREACH(r, &c->reqs, entry)
+		if (strstr(r->target, enc) != NULL)
+			return 1;
+	return 0;
+}
+
 /* Append "?key=value" or "&key=value", value percent-encoded. */
 int
 areq_path_add(char *path, size_t size, const char *key, const char *value)

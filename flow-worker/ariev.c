@@ -49,6 +49,23 @@ ariev_fill_call(struct call *c, struct json_object *ch)
 			snprintf(dst[i], FLOW_TEXT_MAX, "%s", s);
 }
 
+/* Is the channel (ch, as ARI lists it) in Stasis(ARI_APP[,args]) now? */
+int
+ariev_in_app(const struct flow *f, struct json_object *ch)
+{
+	const char	*app = ev_str(ch, "dialplan", "app_name");
+	const char	*d = ev_str(ch, "dialplan", "app_data");
+	size_t		 n = strlen(f->conf.ari_app);
+
+	/* A broadcast call is ours once we claimed it (MAI_APP says). */
+	if (app != NULL && strcmp(app, "StasisBroadcast") == 0)
+		return claim_owns(f, ch);
+	if (app == NULL || d == NULL || strcmp(app, "Stasis") != 0)
+		return 0;
+	return strncmp(d, f->conf.ari_app, n) == 0 &&
+	    (d[n] == '\0' || d[n] == ',');
+}
+
 /* No flow for the call: the dialplan decides (docs/flows.md). */
 static void
 ariev_continue(struct flow *f, const char *id, const char *why)

@@ -21,18 +21,27 @@ static char	ipc_buf[MAI_FRAME_PAYLOAD_MAX];
  * One event, read from the supervisor's socket at rx_ns (CLOCK_MONOTONIC):
  * the start of a new call's answer latency.
  */
+/* 0: a frame of the event stream this process handled already. */
+static int
+flow_stream_new(struct flow *f, uint64_t seq)
+{
+	if (seq <= f->last_seq) {
+		log_debug("event replayed, already handled seq=%llu",
+		    (unsigned long long)seq);
+		return 0;
+	}
+	f->last_seq = seq;
+	return 1;
+}
+
 void
 flow_event_handle(struct flow *f, uint64_t seq, const char *data, size_t len,
     uint64_t rx_ns)
 {
 	struct json_object	*obj, *type;
 
-	if (seq <= f->last_seq) {
-		log_debug("event replayed, already handled seq=%llu",
-		    (unsigned long long)seq);
+	if (!flow_stream_new(f, seq))
 		return;
-	}
-	f->last_seq = seq;
 	f->counters.v[MAI_CNT_FLOW_EVENTS]++;
 	json_tokener_reset(f->tok);
 	obj = json_tokener_parse_ex(f->tok, data, (int)len);
@@ -80,6 +89,13 @@ flow_ipc_frame(struct flow *f, const struct mai_frame_hdr *hdr, size_t len)
 		rx_ns = frame_now_ns();
 		latency_relay(f, hdr->ts_ns, rx_ns);
 		flow_event_handle(f, hdr->seq, ipc_buf, len, rx_ns);
+		break;
+	case MAI_MSG_GAP_BEGIN:
+	case MAI_MSG_GAP_END:
+		/* In order with the events: all read before it are handled. */
+		if (flow_stream_new(f, hdr->seq))
+			resync_gap(f, hdr->type == MAI_MSG_GAP_BEGIN,
+			    hdr->ts_ns);
 		break;
 	case MAI_MSG_CONFIG:
 		/* A reload: new settings and flows, calls keep running. */

@@ -41,6 +41,15 @@ struct ari_result;
 #define FLOW_STR_MAX		256		/* any other string */
 #define FLOW_ERR_MAX		512		/* one error line */
 
+/*
+ * A state's timeout_ms, and the default limit of a state that waits for
+ * an event without one (flowcheck.c): this much beyond its own timers,
+ * with a dial or bot this much more (a conversation).
+ */
+#define FLOW_STATE_TIMEOUT_MAX_MS	86400000	/* a day */
+#define FLOW_STATE_LIMIT_MS		600000		/* 10 min */
+#define FLOW_STATE_LIMIT_LEG_MS		14400000	/* 4 h */
+
 /* Bounds of a call. */
 #define FLOW_CALL_BUCKETS	4096	/* hash table; chains beyond */
 #define FLOW_CALLS_MAX		20000	/* more get `continue` in dialplan */
@@ -79,6 +88,19 @@ _Static_assert(FLOW_BOT_RESULT_MAX <= FLOW_DIGITS_MAX,
 #define FLOW_RECONCILE_HOLD_MS	5000	/* events wait at most this long */
 #define FLOW_RECONCILE_RETRY_MS	500
 #define FLOW_RECONCILE_BODY_MAX	ARI_REST_BODY_HUGE	/* GET /channels */
+
+/*
+ * Checks after a WebSocket gap (resync.c): at most RESYNC_INFLIGHT_MAX
+ * GETs at once and RESYNC_PER_S a second, whatever the number of calls;
+ * a call's check waits at most RESYNC_WAITS_MAX ticks for the request
+ * that makes an object to be answered, or for Asterisk to answer at all.
+ */
+#define RESYNC_INFLIGHT_MAX	8
+#define RESYNC_PER_S		400
+#define RESYNC_TICK_MS		100
+#define RESYNC_PER_TICK		(RESYNC_PER_S * RESYNC_TICK_MS / 1000)
+#define RESYNC_WAITS_MAX	100	/* ticks: 10 s */
+#define RESYNC_TIMEOUT_MS	5000
 
 /*
  * The channel variable that says where a call is: "FLOW/STATE/SEQ", and
@@ -254,6 +276,7 @@ TAILQ_HEAD(areq_list, areq);
 
 struct flow;
 struct found_call;
+struct resync;
 
 struct call {
 	LIST_ENTRY(call)	 hash;
@@ -329,6 +352,8 @@ struct reconcile {
 	struct event		*ev_timer;	/* retry, then deadline; NULL:
 						   events flow */
 	uint64_t		 deadline_ns;
+	uint8_t			 again;		/* a gap ended meanwhile: list
+						   once more when done */
 	uint8_t			 listed;	/* the channels are sorted */
 	uint8_t			 bridges_in;	/* GET /bridges answered */
 	TAILQ_HEAD(, found_call) calls;		/* undecided, listing order */
@@ -394,6 +419,7 @@ struct flow {
 	uint8_t			 flows_seen;	/* a flow file came (or not) */
 	struct reconcile	*reconcile;	/* NULL: none under way */
 	struct claims		*claims;	/* claim.c */
+	struct resync		*resync;	/* after a gap; NULL: none yet */
 };
 
 /* flowfile.c */
@@ -458,6 +484,7 @@ void		 areq_forget_http(struct call *);
 void		 areq_detach_all(struct call *);
 int		 areq_path_add(char *, size_t, const char *, const char *);
 uint64_t	 areq_oldest_ms(const struct flow *);
+int		 areq_pending(const struct call *, const char *);
 
 /* backlog.c */
 void		 backlog_init(struct flow *);
@@ -515,6 +542,7 @@ void		 legs_timeout(struct call *);
 void		 legs_release(struct call *, int);
 void		 legs_adopt(struct call *, const struct act *, const char *,
 		    const char *, int);
+void		 legs_bridge_gone(struct call *, const char *);
 
 /* webhook.c */
 struct json_object *call_context_json(const struct call *);
@@ -528,6 +556,7 @@ int		 botctl_start(struct call *, const struct bot_media *,
 void		 ariev_handle(struct flow *, struct json_object *, uint64_t);
 void		 ariev_fill_call(struct call *, struct json_object *);
 void		 ariev_orphan(struct flow *, const char *);
+int		 ariev_in_app(const struct flow *, struct json_object *);
 
 /* claim.c */
 void		 claim_ready(struct flow *, const struct mai_ready *);
@@ -537,7 +566,7 @@ int		 claim_owns(const struct flow *, struct json_object *);
 void		 claim_free_all(struct flow *);
 
 /* reconcile.c */
-void		 reconcile_start(struct flow *);
+void		 reconcile_start(struct flow *, int);
 void		 reconcile_leg_event(struct call *, const char *,
 		    struct json_object *);
 void		 reconcile_forget(struct call *);
@@ -548,6 +577,10 @@ void		 resume_state(struct call *, const char *);
 int		 resume_plan_read(const struct call *, const char *,
 		    struct resume_plan *);
 void		 resume_adopt(struct call *, const struct resume_plan *);
+
+/* resync.c */
+void		 resync_gap(struct flow *, int, uint64_t);
+void		 resync_free(struct flow *);
 
 /* events.c */
 void		 flow_ipc_attach(struct flow *);

@@ -79,6 +79,36 @@ flowcheck_has(const struct state *st, enum act_kind k)
 	return 0;
 }
 
+/*
+ * A state that waits for an event (a playback's end, a recording's, a
+ * leg's) and has no timeout_ms gets a default one: an event lost for good
+ * must not hold a call forever.  It leads to the state's "timeout" edge,
+ * or the flow's fallback.  The limit is FLOW_STATE_LIMIT_MS beyond what
+ * the state's own timers may take, FLOW_STATE_LIMIT_LEG_MS with a dial or
+ * bot (a conversation).
+ */
+static unsigned int
+flowcheck_limit(const struct state *st)
+{
+	uint64_t		 ms = FLOW_STATE_LIMIT_MS;
+	const struct act	*a;
+	size_t			 i;
+
+	for (i = 0; i < st->nacts; i++) {
+		a = &st->acts[i];
+		if (a->kind == ACT_DIAL || a->kind == ACT_BOT)
+			ms += FLOW_STATE_LIMIT_LEG_MS;
+		else if (a->kind == ACT_WAIT)
+			ms += a->ms;
+		else if (a->kind == ACT_RECORD)
+			ms += (uint64_t)a->max_duration_s * 1000;
+		else if (a->kind == ACT_GATHER)
+			ms += a->ms + (uint64_t)a->inter_ms * a->max_digits;
+	}
+	return ms > FLOW_STATE_TIMEOUT_MAX_MS ? FLOW_STATE_TIMEOUT_MAX_MS :
+	    (unsigned int)ms;
+}
+
 /* Per state: waits/terminal, nothing after the end, a way out. */
 static int
 flowcheck_state(struct fparse *p, struct state *st)
@@ -119,6 +149,8 @@ flowcheck_state(struct fparse *p, struct state *st)
 		    "hangup or continue");
 		return -1;
 	}
+	if (st->waits && st->timeout_ms == 0)
+		st->timeout_ms = flowcheck_limit(st);
 	return 0;
 }
 

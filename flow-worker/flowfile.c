@@ -184,8 +184,9 @@ flowfile_state(struct fparse *p, struct flowdef *fd, struct state *st,
 	if (json_object_object_get_ex(o, "timeout_ms", &v)) {
 		ms = json_object_get_int64(v);
 		if (!json_object_is_type(v, json_type_int) || ms < 1 ||
-		    ms > 86400000) {
-			fparse_err(p, "timeout_ms must be 1..86400000");
+		    ms > FLOW_STATE_TIMEOUT_MAX_MS) {
+			fparse_err(p, "timeout_ms must be 1..%d",
+			    FLOW_STATE_TIMEOUT_MAX_MS);
 			return -1;
 		}
 		st->timeout_ms = (unsigned int)ms;

@@ -334,6 +334,24 @@ legs_ended(struct call *c, const char *id)
 		engine_step_done(c, "bot_ended", NULL);
 }
 
+/*
+ * The bridge of the leg is gone though nobody destroyed it (found after
+ * a WebSocket gap, resync.c): caller and leg are apart.  If the leg is
+ * up, a new bridge joins them, as after a takeover (legs_adopt).
+ */
+void
+legs_bridge_gone(struct call *c, const char *id)
+{
+	const struct act	*a = engine_act(c);
+
+	if (strcmp(id, c->rt.bridge) != 0)
+		return;
+	c->rt.bridge[0] = '\0';
+	if (a != NULL && c->rt.leg[0] != '\0' && c->rt.leg_up &&
+	    (a->kind == ACT_DIAL || c->rt.leg_in))
+		legs_bridge(c);
+}
+
 /* Ringing too long, or the bot's max_ms: hang the leg up; its end follows. */
 void
 legs_timeout(struct call *c)

@@ -2,9 +2,14 @@
  * reconcile.c — at start, find in Asterisk the calls of a flow-worker that
  * died and decide how each goes on; resume.c carries each decision out.
  *
+ * The same listing runs again after each WebSocket gap (resync.c), for
+ * callers whose StasisStart was lost in it; then events are not held, and
+ * the calls already running keep their legs and bridges (resync.c checks
+ * those).
+ *
  * The steps, in the order of this file:
- * 1. Hold events in the supervisor's queue until every call found is
- *    decided, at most FLOW_RECONCILE_HOLD_MS.
+ * 1. At start, hold events in the supervisor's queue until every call
+ *    found is decided, at most FLOW_RECONCILE_HOLD_MS.
  * 2. GET /channels (with subscribeAll, GET /applications lists only the
  *    "all" topic, not the channels in Stasis), again while Asterisk says
  *    "not now".  Without a list, events flow and nothing is resumed.
@@ -48,10 +53,14 @@ static void	reconcile_release(struct flow *);
 /* --- 1, 2: hold events, list the channels ------------------------------ */
 
 void
-reconcile_start(struct flow *f)
+reconcile_start(struct flow *f, int hold)
 {
 	struct reconcile	*rc;
 
+	if (f->reconcile != NULL) {
+		f->reconcile->again = 1;
+		return;
+	}
 	if ((rc = calloc(1, sizeof(*rc))) == NULL)
 		fatal("reconcile");
 	TAILQ_INIT(&rc->calls);
@@ -61,7 +70,8 @@ reconcile_start(struct flow *f)
 	    NULL)
 		fatalx("evtimer_new");
 	f->reconcile = rc;
-	flow_ipc_hold(f, 1);
+	if (hold)
+		flow_ipc_hold(f, 1);
 	reconcile_try(f);
 }
 
@@ -166,27 +176,6 @@ reconcile_id(struct json_object *ch)
 	return json_object_get_string(v);
 }
 
-/* In Stasis(ARI_APP[,args]) now? */
-static int
-reconcile_in_app(struct flow *f, struct json_object *ch)
-{
-	struct json_object	*dp, *app, *data;
-	const char		*d;
-	size_t			 n = strlen(f->conf.ari_app);
-
-	if (!json_object_object_get_ex(ch, "dialplan", &dp) ||
-	    !json_object_object_get_ex(dp, "app_name", &app) ||
-	    !json_object_object_get_ex(dp, "app_data", &data))
-		return 0;
-	if (strcmp(json_object_get_string(app), "StasisBroadcast") == 0)
-		return claim_owns(f, ch);
-	if (strcmp(json_object_get_string(app), "Stasis") != 0)
-		return 0;
-	d = json_object_get_string(data);
-	return strncmp(d, f->conf.ari_app, n) == 0 &&
-	    (d[n] == '\0' || d[n] == ',');
-}
-
 /* A caller in Stasis: a call being resumed, decided once all is in (1). */
 static int
 reconcile_caller(struct flow *f, struct json_object *ch)
@@ -197,7 +186,7 @@ reconcile_caller(struct flow *f, struct json_object *ch)
 	char			 path[ARI_REST_URL_MAX];
 
 	if ((id = reconcile_id(ch)) == NULL || reconcile_ours(id) ||
-	    !reconcile_in_app(f, ch) || call_find(f, id) != NULL ||
+	    !ariev_in_app(f, ch) || call_find(f, id) != NULL ||
 	    ari_rest_path(path, sizeof(path), "/channels/%s/variable?"
 	    "variable=" FLOW_STATE_VAR, id) == -1 ||
 	    (c = call_new(f, id)) == NULL)
@@ -269,6 +258,9 @@ reconcile_leg(struct flow *f, struct json_object *ch)
 		reconcile_leg_alive(c->found, id, ch);
 		return 0;
 	}
+	/* A running call's (after a gap): its own. */
+	if (c != NULL)
+		return 0;
 	reconcile_delete(f, "channels", id);
 	f->reconcile->legs_gone++;
 	return 1;
@@ -351,7 +343,7 @@ reconcile_bridges(struct flow *f, const struct ari_result *res)
 			continue;
 		if ((c = call_of_obj(f, id)) != NULL && c->found != NULL)
 			reconcile_bridge_found(c->found, id, b);
-		else {
+		else if (c == NULL) {
 			reconcile_delete(f, "bridges", id);
 			f->reconcile->bridges_gone++;
 		}
@@ -532,6 +524,17 @@ reconcile_decide(struct found_call *fc)
 
 /* --- 6: events flow again ---------------------------------------------- */
 
+/* Over; a gap that ended meanwhile needs a listing of its own. */
+static void
+reconcile_done(struct flow *f)
+{
+	int	again = f->reconcile->again;
+
+	reconcile_free(f);
+	if (again)
+		reconcile_start(f, 0);
+}
+
 /* Events flow again: everything decided, or it took too long. */
 static void
 reconcile_release(struct flow *f)
@@ -545,7 +548,7 @@ reconcile_release(struct flow *f)
 	flow_ipc_hold(f, 0);
 	/* Nothing found means nothing left to decide. */
 	if (!rc->listed)
-		reconcile_free(f);
+		reconcile_done(f);
 }
 
 /* Every caller decided and the bridges in: done. */
@@ -559,8 +562,8 @@ reconcile_check_done(struct flow *f)
 	log_info("reconcile: done, legs adopted=%zu, old legs hung up=%zu, "
 	    "old bridges destroyed=%zu", rc->adopted, rc->legs_gone,
 	    rc->bridges_gone);
-	reconcile_free(f);
 	flow_ipc_hold(f, 0);
+	reconcile_done(f);
 }
 
 /*

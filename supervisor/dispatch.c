@@ -32,9 +32,41 @@ dispatch_attach(struct worker *w)
 	event_add(w->ev_read, NULL);
 }
 
+/*
+ * The ws-worker is gone (its socket closed, it died, or it is no longer
+ * trusted): what it sent and we did not read yet is still in its socket
+ * and is taken now, unless it is not trusted, so that SIGCHLD coming
+ * before the socket's last read loses no event.  Then a gap begins: no
+ * WebSocket until the next ws-worker says GAP_END.
+ */
+void
+dispatch_ws_gone(struct worker *w)
+{
+	struct mai_frame_hdr	 hdr;
+	ssize_t			 n;
+	size_t			 i;
+
+	for (i = 0; !w->untrusted && i < WS_DRAIN_MAX; i++) {
+		n = frame_recv(w->fd, &hdr, frame_buf, sizeof(frame_buf), NULL);
+		if (n < 0)
+			break;
+		if (!msg_payload_ok(hdr.type, (size_t)n))
+			break;
+		if (hdr.type == MAI_MSG_EVENT)
+			relay_enqueue(&sup->relay, frame_buf, (size_t)n,
+			    hdr.ts_ns);
+		else if (hdr.type == MAI_MSG_GAP_BEGIN ||
+		    hdr.type == MAI_MSG_GAP_END)
+			relay_gap(&sup->relay, hdr.type, hdr.ts_ns);
+	}
+	relay_gap(&sup->relay, MAI_MSG_GAP_BEGIN, frame_now_ns());
+}
+
 void
 dispatch_detach(struct worker *w)
 {
+	if (w->role == MAI_ROLE_WS && w->fd != -1)
+		dispatch_ws_gone(w);
 	if (w->ev_read != NULL) {
 		event_free(w->ev_read);
 		w->ev_read = NULL;
@@ -139,6 +171,14 @@ dispatch_frame(struct worker *w, const struct mai_frame_hdr *hdr, size_t len)
 			return false;
 		}
 		relay_enqueue(&sup->relay, frame_buf, len, hdr->ts_ns);
+		break;
+	case MAI_MSG_GAP_BEGIN:
+	case MAI_MSG_GAP_END:
+		if (w->role != MAI_ROLE_WS) {
+			proc_distrust(w, "gap from a non-ws worker");
+			return false;
+		}
+		relay_gap(&sup->relay, hdr->type, hdr->ts_ns);
 		break;
 	case MAI_MSG_EVENT_ACK:
 		if (w->role != MAI_ROLE_FLOW) {

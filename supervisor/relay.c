@@ -6,6 +6,12 @@
  * nothing with it: the relay rewinds and replays everything unacknowledged
  * to the next one (at-least-once, in order).  The queue is bounded in
  * events and bytes; an event that does not fit is dropped and counted.
+ *
+ * The WebSocket's gaps travel in the same queue, in order with the
+ * events: GAP_BEGIN (events are lost from here on: the ws-worker says so,
+ * or the supervisor when the ws-worker dies) and GAP_END (a WebSocket
+ * again).  The flow-worker checks its calls at GAP_END, once everything
+ * read before it is handled (docs/ipc.md).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +27,7 @@ relay_init(struct relay *r)
 {
 	memset(r, 0, sizeof(*r));
 	TAILQ_INIT(&r->queue);
+	r->gap_open = true;	/* no WebSocket before the first */
 }
 
 static void
@@ -40,11 +47,37 @@ relay_log_drop(struct relay *r, size_t len)
 	    (unsigned long long)r->dropped);
 }
 
-void
-relay_enqueue(struct relay *r, const void *data, size_t len, uint64_t ts)
+static void
+relay_append(struct relay *r, uint8_t type, const void *data, size_t len,
+    uint64_t ts)
 {
 	struct event_item	*it;
 
+	if ((it = malloc(sizeof(*it) + len)) == NULL) {
+		r->dropped++;
+		log_warn("%s dropped: malloc len=%zu", msg_name(type), len);
+		return;
+	}
+	it->type = type;
+	it->seq = ++r->last_seq;
+	it->ts_ns = ts;
+	it->len = len;
+	if (len > 0)
+		memcpy(it->data, data, len);
+	TAILQ_INSERT_TAIL(&r->queue, it, entry);
+	r->count++;
+	r->bytes += len;
+	if (type == MAI_MSG_EVENT)
+		r->relayed++;
+	if (r->next_send == NULL)
+		r->next_send = it;
+	readiness_counters_changed();
+	relay_flush(r);
+}
+
+void
+relay_enqueue(struct relay *r, const void *data, size_t len, uint64_t ts)
+{
 	if (r->count + 1 > sup->conf.queue_max_events ||
 	    r->bytes + len > sup->conf.queue_max_bytes) {
 		r->dropped++;
@@ -52,23 +85,29 @@ relay_enqueue(struct relay *r, const void *data, size_t len, uint64_t ts)
 		readiness_counters_changed();
 		return;
 	}
-	if ((it = malloc(sizeof(*it) + len)) == NULL) {
+	relay_append(r, MAI_MSG_EVENT, data, len, ts);
+}
+
+/*
+ * A gap began or ended at ts.  Only a change is queued: the ws-worker and
+ * the supervisor (when the ws-worker dies) may both say a gap began.
+ */
+void
+relay_gap(struct relay *r, uint8_t type, uint64_t ts)
+{
+	bool	open = type == MAI_MSG_GAP_BEGIN;
+
+	if (open == r->gap_open)
+		return;
+	if (r->count + 1 > sup->conf.queue_max_events + RELAY_GAPS_MAX) {
 		r->dropped++;
-		log_warn("event dropped: malloc len=%zu", len);
+		relay_log_drop(r, 0);
 		return;
 	}
-	it->seq = ++r->last_seq;
-	it->ts_ns = ts;
-	it->len = len;
-	memcpy(it->data, data, len);
-	TAILQ_INSERT_TAIL(&r->queue, it, entry);
-	r->count++;
-	r->bytes += len;
-	r->relayed++;
-	if (r->next_send == NULL)
-		r->next_send = it;
-	readiness_counters_changed();
-	relay_flush(r);
+	r->gap_open = open;
+	log_info("event stream: %s", open ? "gap_begin (no WebSocket)" :
+	    "gap_end (a WebSocket again)");
+	relay_append(r, type, NULL, 0, ts);
 }
 
 /* Send until the flow-worker's socket is full; then wait for EV_WRITE. */
@@ -81,9 +120,9 @@ relay_flush(struct relay *r)
 	if (w->state != MAI_WSTATE_RUNNING || w->fd == -1)
 		return;
 	while (r->next_send != NULL) {
-		n = frame_send_event(w->fd, r->next_send->seq,
-		    r->next_send->ts_ns, r->next_send->data,
-		    r->next_send->len);
+		n = frame_send_stream(w->fd, r->next_send->type,
+		    r->next_send->seq, r->next_send->ts_ns,
+		    r->next_send->data, r->next_send->len);
 		if (n == FRAME_EAGAIN) {
 			event_add(w->ev_write, NULL);
 			return;
@@ -110,7 +149,8 @@ relay_ack(struct relay *r, uint64_t seq)
 		TAILQ_REMOVE(&r->queue, it, entry);
 		r->count--;
 		r->bytes -= it->len;
-		r->acked++;
+		if (it->type == MAI_MSG_EVENT)
+			r->acked++;
 		free(it);
 	}
 	readiness_counters_changed();

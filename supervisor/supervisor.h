@@ -27,6 +27,14 @@
 #define FRAMES_PER_WAKEUP	256	/* fairness between sockets */
 #define COUNTER_PUSH_MS		1000	/* counters reach /metrics this often */
 #define RETIRED_MAX		8	/* draining predecessors still running */
+/*
+ * Gap frames (GAP_BEGIN, GAP_END) queued beyond MAI_EVENT_QUEUE_MAX: they
+ * carry no bytes and alternate, one per WebSocket change, and a lost one
+ * would leave calls waiting for events that never come.
+ */
+#define RELAY_GAPS_MAX		64
+/* Frames still read from a dead ws-worker's socket (its last events). */
+#define WS_DRAIN_MAX	4096
 
 struct sup_config {
 	char		 ari_host[MAI_STR_MAX];
@@ -100,6 +108,7 @@ struct worker {
 
 struct event_item {
 	TAILQ_ENTRY(event_item)	 entry;
+	uint8_t			 type;		/* EVENT, GAP_BEGIN, GAP_END */
 	uint64_t		 seq;
 	uint64_t		 ts_ns;		/* when the ws-worker read it */
 	size_t			 len;
@@ -118,6 +127,8 @@ struct relay {
 	uint64_t		 dropped;
 	uint64_t		 replayed;
 	struct timespec		 last_drop_log;
+	bool			 gap_open;	/* no WebSocket: GAP_BEGIN is
+						   the last gap queued */
 };
 
 struct supervisor {
@@ -172,10 +183,12 @@ void	 proc_retired_signal(int);
 void	 dispatch_attach(struct worker *);
 void	 dispatch_detach(struct worker *);
 void	 dispatch_send_config(struct worker *);
+void	 dispatch_ws_gone(struct worker *);
 
 /* relay.c */
 void	 relay_init(struct relay *);
 void	 relay_enqueue(struct relay *, const void *, size_t, uint64_t);
+void	 relay_gap(struct relay *, uint8_t, uint64_t);
 void	 relay_flush(struct relay *);
 void	 relay_ack(struct relay *, uint64_t);
 void	 relay_rewind(struct relay *);

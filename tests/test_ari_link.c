@@ -55,6 +55,50 @@ START_TEST(handshake_401_reported_then_recovers)
 }
 END_TEST
 
+/* Ready within 10 s: a safety bound, not a speed claim. */
+static bool
+ready_within_10s(void)
+{
+	long	end = h_now_ms() + 10000;
+
+	while (h_now_ms() < end) {
+		if (h_http(env.http_port, "GET", "/readyz", r) > 0 &&
+		    r->status == 200)
+			return true;
+		h_sleep_ms(50);
+	}
+	return false;
+}
+
+/* The other client leaves: the application is taken back, ready again. */
+START_TEST(application_taken_back_when_free)
+{
+	long	conns;
+
+	ck_assert_int_eq(h_sim_ctl(&env, "replaced?app=mai"), 200);
+	ck_assert(H_WAIT_FOR(readyz_has("\"app_replaced\":true")));
+	ck_assert(h_wait_log(&env, "application check app=mai status=200"));
+	conns = h_sim_stat(&env, "ws_connections_total");
+	ck_assert_int_eq(h_sim_ctl(&env, "release?app=mai"), 200);
+	ck_assert(ready_within_10s());
+	ck_assert(h_log_has(&env, "status=404: nobody holds it"));
+	ck_assert_int_eq(h_sim_stat(&env, "ws_connections_total"), conns + 1);
+	ck_assert(readyz_has("\"app_replaced\":false"));
+}
+END_TEST
+
+/* Replaced, then Asterisk restarts (nobody holds the app): ready again. */
+START_TEST(application_taken_back_after_asterisk_restart)
+{
+	ck_assert_int_eq(h_sim_ctl(&env, "replaced?app=mai"), 200);
+	ck_assert(H_WAIT_FOR(readyz_has("\"app_replaced\":true")));
+	h_sim_stop(&env);
+	ck_assert_int_gt(h_sim_start(&env), 0);
+	ck_assert(ready_within_10s());
+	ck_assert(readyz_has("\"app_replaced\":false"));
+}
+END_TEST
+
 START_TEST(tcp_drop_reconnects)
 {
 	ck_assert_int_eq(h_sim_ctl(&env, "drop"), 200);
@@ -140,8 +184,9 @@ START_TEST(application_replaced_is_visible)
 	/* Even when the link drops, it does not fight for the app. */
 	conns = h_sim_stat(&env, "ws_connections_total");
 	ck_assert_int_eq(h_sim_ctl(&env, "drop"), 200);
-	ck_assert(h_wait_log(&env, "not reconnecting: ARI_APP=mai belongs to "
-	    "another client"));
+	ck_assert(h_wait_log(&env, "not reconnecting while ARI_APP=mai "
+	    "belongs to another client"));
+	ck_assert(h_wait_log(&env, "application check app=mai status=200"));
 	ck_assert_int_eq(h_sim_stat(&env, "ws_connections_total"), conns);
 	ck_assert_int_eq(h_sup_run(&env, rs, NULL, out, sizeof(out)), 0);
 	ck_assert(h_wait_ready(&env, 200));
@@ -197,6 +242,8 @@ main(void)
 	tcase_add_test(tc, oversized_event_refused_whole);
 	tcase_add_test(tc, burst_all_relayed);
 	tcase_add_test(tc, application_replaced_is_visible);
+	tcase_add_test(tc, application_taken_back_when_free);
+	tcase_add_test(tc, application_taken_back_after_asterisk_restart);
 	tcase_add_test(tc, not_booted_then_booted);
 	suite_add_tcase(s, tc);
 	tcase_add_checked_fixture(pw, NULL, teardown);

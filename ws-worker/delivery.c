@@ -16,9 +16,6 @@
 #include "urlenc.h"
 #include "ws.h"
 
-/* "Basic " + base64 of "user:password" with both at their longest. */
-#define DELIVERY_AUTH_MAX	(8 + (MAI_STR_MAX * 2 + 2) / 3 * 4 + 4)
-
 struct delivery {
 	struct lws_context	*ctx;
 	struct lws_vhost	*vh;
@@ -137,28 +134,6 @@ delivery_stop(void)
 		    LWS_TO_KILL_ASYNC);
 }
 
-/* Basic auth: the Authorization header is built here, never logged. */
-static int
-delivery_headers(struct lws *wsi, unsigned char **p, unsigned char *end)
-{
-	char	pair[MAI_STR_MAX * 2 + 2], auth[DELIVERY_AUTH_MAX];
-	int	n, rc = 0;
-
-	n = snprintf(pair, sizeof(pair), "%s:%s", ws_conf.ari_user,
-	    ws_conf.ari_password);
-	memcpy(auth, "Basic ", 6);
-	if (n < 0 || lws_b64_encode_string(pair, n, auth + 6,
-	    (int)sizeof(auth) - 6) < 0 ||
-	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_AUTHORIZATION,
-	    (unsigned char *)auth, (int)strlen(auth), p, end) ||
-	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH,
-	    (unsigned char *)"0", 1, p, end))
-		rc = -1;
-	explicit_bzero(pair, sizeof(pair));
-	explicit_bzero(auth, sizeof(auth));
-	return rc;
-}
-
 /* The answer is all we need; the body is never read. */
 static void
 delivery_answer(struct lws *wsi)
@@ -189,7 +164,7 @@ delivery_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	switch (reason) {
 	case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
 		/* in: where lws writes the next header; len: room left. */
-		return delivery_headers(wsi, (unsigned char **)in,
+		return basic_headers(wsi, (unsigned char **)in,
 		    *(unsigned char **)in + len);
 	case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP:
 		delivery_answer(wsi);

@@ -48,17 +48,36 @@ struct link {
 	uint32_t		 backoff_ms;	/* base of the next delay */
 	uint64_t		 attempts;	/* since the last success */
 	lws_usec_t		 up_since;
+	char			 peer[64];	/* numeric address reached */
 	bool			 replaced;	/* another client has ARI_APP */
+	bool			 gap_open;	/* events are lost: no link, or
+						   replaced (GAP_BEGIN sent) */
 	bool			 stopping;	/* the worker is exiting */
 	bool			 reconnect_now;	/* a reload closed the link */
 	/* ws[s]://host:port/path for logs, api_key masked */
 	char			 url_log[LINK_PATH_MAX + MAI_STR_MAX + 32];
 };
 
-static struct link	lk;
+/* A new worker starts in a gap: its predecessor's, or before the first. */
+static struct link	lk = { .gap_open = true };
 
 static void	link_connect(void);
 static void	link_log_failure(enum link_fail, unsigned int, const char *);
+
+/*
+ * Events for ARI_APP stop reaching us (the link is gone, or another
+ * client took the application): whatever happens to calls now is lost,
+ * and the flow-worker must check its calls once events flow again.  The
+ * gap frames go in the event stream, behind the events read before.
+ */
+static void
+link_gap(bool open)
+{
+	if (open == lk.gap_open)
+		return;
+	lk.gap_open = open;
+	parent_gap(open ? MAI_MSG_GAP_BEGIN : MAI_MSG_GAP_END);
+}
 
 /* "host:port", with brackets around an IPv6 literal. */
 int
@@ -130,6 +149,7 @@ link_down(void)
 	lws_usec_t	up;
 
 	up = lk.up_since != 0 ? lws_now_usecs() - lk.up_since : 0;
+	link_gap(true);
 	lk.wsi = NULL;
 	lk.state = LINK_DOWN;
 	lk.up_since = 0;
@@ -149,9 +169,10 @@ link_down(void)
 		return;
 	}
 	if (lk.replaced) {
-		log_warnx("not reconnecting: ARI_APP=%s belongs to another "
-		    "client; reload or restart the ws-worker to take it back",
-		    ws_conf.ari_app);
+		/* reclaim.c connects once nobody holds ARI_APP. */
+		log_warnx("not reconnecting while ARI_APP=%s belongs to another "
+		    "client: checking every %d ms whether it is free",
+		    ws_conf.ari_app, RECLAIM_INTERVAL_MS);
 		return;
 	}
 	if (up >= LINK_STABLE_MS * MSEC)
@@ -266,6 +287,7 @@ link_established(struct lws *wsi)
 	lk.state = LINK_UP;
 	lk.up_since = lws_now_usecs();
 	lk.last_fail = FAIL_NONE;
+	link_gap(false);
 	parent_flag(MAI_FLAG_WS_CONNECTED, 1);
 	parent_flag(MAI_FLAG_WS_AUTH_REJECTED, 0);
 	log_info("ARI WebSocket connected url=%s attempts=%llu", lk.url_log,
@@ -275,6 +297,7 @@ link_established(struct lws *wsi)
 	/* The delivery check goes to the address we reached: no second DNS lookup. */
 	if (lws_get_peer_simple(wsi, peer, sizeof(peer)) == NULL)
 		peer[0] = '\0';
+	snprintf(lk.peer, sizeof(lk.peer), "%s", peer);
 	if (!lk.replaced)
 		delivery_start(peer);
 }
@@ -402,6 +425,7 @@ void
 link_close(void)
 {
 	lk.stopping = true;
+	reclaim_stop();
 	link_shut();
 }
 
@@ -419,9 +443,9 @@ link_is_up(void)
 
 /*
  * Another client registered ARI_APP.  Asterisk keeps this socket open but
- * sends nothing more for the application; reconnecting would take it back
- * and the other side would do the same.  Keep the socket, say so, and wait
- * for a reload or a restart.
+ * sends nothing more for the application; reconnecting now would take it
+ * back and the other side would do the same.  Keep the socket, say so,
+ * and let reclaim.c find out when nobody holds the application any more.
  */
 void
 link_app_replaced(void)
@@ -429,12 +453,32 @@ link_app_replaced(void)
 	if (lk.replaced)
 		return;
 	lk.replaced = true;
+	link_gap(true);
 	parent_flag(MAI_FLAG_APP_REPLACED, 1);
 	delivery_stop();
 	log_warnx("ApplicationReplaced: another client (another orchestrator "
 	    "with ARI_APP=%s?) took over the application; events for it stop "
-	    "here and the ws-worker will not fight back until a reload or "
-	    "restart", ws_conf.ari_app);
+	    "here, and the ws-worker takes it back once nobody holds it "
+	    "(checked every %d ms)", ws_conf.ari_app, RECLAIM_INTERVAL_MS);
+	reclaim_start(lk.peer);
+}
+
+/* Replaced no more: connect again (a new socket registers ARI_APP). */
+void
+link_reclaim(void)
+{
+	lk.replaced = false;
+	reclaim_stop();
+	parent_flag(MAI_FLAG_APP_REPLACED, 0);
+	lk.backoff_ms = LINK_BACKOFF_MIN_MS;
+	lk.last_fail = FAIL_NONE;
+	if (lk.wsi != NULL) {
+		lk.reconnect_now = true;
+		link_shut();
+	} else {
+		lws_sul_cancel(&lk.sul_retry);
+		link_schedule(0);
+	}
 }
 
 /* A new CONFIG from the supervisor (SIGHUP there). */
@@ -459,17 +503,7 @@ link_reload(const struct mai_config *c)
 	    "yes" : "no");
 	if (!moved && !lk.replaced)
 		return;
-	lk.replaced = false;
-	parent_flag(MAI_FLAG_APP_REPLACED, 0);
-	lk.backoff_ms = LINK_BACKOFF_MIN_MS;
-	lk.last_fail = FAIL_NONE;
-	if (lk.wsi != NULL) {
-		lk.reconnect_now = true;
-		link_shut();
-	} else {
-		lws_sul_cancel(&lk.sul_retry);
-		link_schedule(0);
-	}
+	link_reclaim();
 }
 
 void

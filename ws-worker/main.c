@@ -54,6 +54,7 @@ static int	ws_signal_callback(struct lws *, enum lws_callback_reasons,
 static const struct lws_protocols ws_protocols[] = {
 	{ "mai-ari", link_callback, 0, WS_RX_BUFFER, 0, NULL, 0 },
 	{ "mai-delivery", delivery_callback, 0, 0, 0, NULL, 0 },
+	{ "mai-reclaim", reclaim_callback, 0, 0, 0, NULL, 0 },
 	{ "mai-parent", parent_callback, 0, 0, 0, NULL, 0 },
 	{ "mai-signal", ws_signal_callback, 0, 0, 0, NULL, 0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
@@ -236,6 +237,7 @@ main(int argc, char *argv[])
 	ws_signal_adopt(vh);
 	link_init(wm.ctx, vh);
 	delivery_init(wm.ctx, vh);
+	reclaim_init(wm.ctx, vh);
 
 	sandbox_enter(MAI_ROLE_WS);
 	log_info("started app=%s host=%s port=%u tls=%u ping_ms=%u/%u",

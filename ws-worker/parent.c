@@ -9,8 +9,11 @@
  *   1. readiness flags: kept as state, never dropped; the supervisor gets
  *      the latest value of each (a link that died must be known at once,
  *      even behind a queue of events);
- *   2. events: a FIFO bounded in bytes and count, overflow dropped and
- *      counted;
+ *   2. events and the WebSocket's gaps (GAP_BEGIN, GAP_END): one FIFO,
+ *      so a gap sits between the events read before and after it;
+ *      bounded in bytes and count, overflow dropped and counted (a gap
+ *      frame is never dropped: it has no bytes and at most one waits
+ *      per WebSocket change, PARENT_GAPS_MAX beyond the count bound);
  *   3. counters: the latest snapshot, at most once per PARENT_COUNTERS_MS.
  * Ahead of all of them goes the answer to the supervisor's heartbeat PING:
  * one small frame whose deadline is short.
@@ -29,6 +32,7 @@
 
 struct parent_item {
 	TAILQ_ENTRY(parent_item)	 entry;
+	uint8_t			 type;		/* EVENT, GAP_BEGIN, GAP_END */
 	uint64_t		 ts_ns;		/* when we read it */
 	size_t			 len;
 	unsigned char		 data[];
@@ -109,12 +113,14 @@ parent_sent(ssize_t n)
 	return -1;
 }
 
+/* Events and gap marks keep their read time; the rest have none. */
 static int
 parent_send(uint8_t type, uint64_t ts, const void *buf, size_t len)
 {
-	if (type == MAI_MSG_EVENT)
-		return parent_sent(frame_send_event(MAI_IPC_FD, 0, ts, buf,
-		    len));
+	if (type == MAI_MSG_EVENT || type == MAI_MSG_GAP_BEGIN ||
+	    type == MAI_MSG_GAP_END)
+		return parent_sent(frame_send_stream(MAI_IPC_FD, type, 0, ts,
+		    buf, len));
 	return parent_sent(frame_send(MAI_IPC_FD, type, 0, buf, len));
 }
 
@@ -161,7 +167,7 @@ parent_flush_queue(void)
 	int			 rc;
 
 	while ((it = TAILQ_FIRST(&parent.queue)) != NULL) {
-		if ((rc = parent_send(MAI_MSG_EVENT, it->ts_ns, it->data,
+		if ((rc = parent_send(it->type, it->ts_ns, it->data,
 		    it->len)) != 1)
 			return rc;
 		TAILQ_REMOVE(&parent.queue, it, entry);
@@ -204,12 +210,31 @@ parent_drop(size_t len)
 		    parent.qcount, parent.qbytes, (unsigned long long)suppressed);
 }
 
+static void
+parent_queue(uint8_t type, uint64_t ts, const void *buf, size_t len)
+{
+	struct parent_item	*it;
+
+	if ((it = malloc(sizeof(*it) + len)) == NULL) {
+		parent_drop(len);
+		return;
+	}
+	it->type = type;
+	it->len = len;
+	it->ts_ns = ts;
+	if (len > 0)
+		memcpy(it->data, buf, len);
+	TAILQ_INSERT_TAIL(&parent.queue, it, entry);
+	parent.qbytes += len;
+	parent.qcount++;
+	parent_want_write();
+}
+
 /* Forward one event now, or queue it behind those already waiting. */
 void
 parent_event(const void *buf, size_t len)
 {
-	struct parent_item	*it;
-	uint64_t		 ts = frame_now_ns();
+	uint64_t	 ts = frame_now_ns();
 
 	/* Sent, or failed for good (the worker is stopping): done. */
 	if (parent_idle() && parent_send(MAI_MSG_EVENT, ts, buf, len) != 0)
@@ -219,17 +244,27 @@ parent_event(const void *buf, size_t len)
 		parent_drop(len);
 		return;
 	}
-	if ((it = malloc(sizeof(*it) + len)) == NULL) {
-		parent_drop(len);
+	parent_queue(MAI_MSG_EVENT, ts, buf, len);
+}
+
+/*
+ * The WebSocket went away (GAP_BEGIN) or is up again (GAP_END): in the
+ * event stream, behind every event read before.  Never dropped; link.c
+ * sends one per change, so at most PARENT_GAPS_MAX wait beyond the
+ * count bound.
+ */
+void
+parent_gap(uint8_t type)
+{
+	uint64_t	ts = frame_now_ns();
+
+	if (parent_idle() && parent_send(type, ts, NULL, 0) != 0)
+		return;
+	if (parent.qcount >= PARENT_QUEUE_COUNT_MAX + PARENT_GAPS_MAX) {
+		parent_drop(0);
 		return;
 	}
-	it->len = len;
-	it->ts_ns = ts;
-	memcpy(it->data, buf, len);
-	TAILQ_INSERT_TAIL(&parent.queue, it, entry);
-	parent.qbytes += len;
-	parent.qcount++;
-	parent_want_write();
+	parent_queue(type, ts, NULL, 0);
 }
 
 /* Flags go out only when their value changes. */

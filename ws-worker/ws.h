@@ -46,11 +46,14 @@ bool		 ratelim_pass(struct ratelim *, uint64_t *);
  */
 #define PARENT_QUEUE_BYTES_MAX	(32u * 1024 * 1024)
 #define PARENT_QUEUE_COUNT_MAX	32768
+/* Gap frames that may wait beyond the count bound (one per link change). */
+#define PARENT_GAPS_MAX		64
 /* Counters go to the supervisor at most this often, when they changed. */
 #define PARENT_COUNTERS_MS	1000
 
 void		 parent_init(struct lws_context *, struct lws_vhost *);
 void		 parent_event(const void *, size_t);
+void		 parent_gap(uint8_t);
 void		 parent_flag(enum mai_flag, int);
 int		 parent_flag_get(enum mai_flag);
 void		 parent_count(int);
@@ -71,6 +74,7 @@ void		 link_init(struct lws_context *, struct lws_vhost *);
 void		 link_start(void);
 void		 link_reload(const struct mai_config *);
 void		 link_app_replaced(void);
+void		 link_reclaim(void);
 void		 link_close(void);
 void		 link_dead(const char *);
 bool		 link_is_down(void);
@@ -131,6 +135,24 @@ void		 delivery_start(const char *);
 void		 delivery_event_seen(void);
 void		 delivery_stop(void);
 int		 delivery_callback(struct lws *, enum lws_callback_reasons, void *,
+		    void *, size_t);
+
+/* basic.c */
+int		 basic_headers(struct lws *, unsigned char **, unsigned char *);
+
+/* reclaim.c */
+/*
+ * While another client holds ARI_APP: GET /ari/applications/ARI_APP this
+ * often (200: still held; 404: free, connect again), each answer awaited
+ * at most RECLAIM_TIMEOUT_MS.
+ */
+#define RECLAIM_INTERVAL_MS	3000
+#define RECLAIM_TIMEOUT_MS	2000
+
+void		 reclaim_init(struct lws_context *, struct lws_vhost *);
+void		 reclaim_start(const char *);
+void		 reclaim_stop(void);
+int		 reclaim_callback(struct lws *, enum lws_callback_reasons, void *,
 		    void *, size_t);
 
 #endif /* MAI_WS_H */

@@ -563,6 +563,7 @@ int		 sim_ws_drop_all(void);
 void		 sim_ws_set_halfopen(int);
 struct sim_app	*sim_app_find(const char *);
 int		 sim_app_replaced(const char *);
+int		 sim_app_release(const char *);
 void		 sim_apps_free(void);
 
 #endif /* SIM_H */

@@ -222,6 +222,18 @@ ctl_replaced(struct lws *wsi, struct sim_req *r)
 }
 
 static int
+ctl_release(struct lws *wsi, struct sim_req *r)
+{
+	const char	*app = sim_arg(r, "app");
+
+	if (app == NULL || app[0] == '\0')
+		return ctl_err(wsi, "app is required");
+	if (sim_app_release(app) == -1)
+		return ctl_err(wsi, "no phantom holds that app");
+	return ctl_ok(wsi, "%s", "");
+}
+
+static int
 ctl_event(struct lws *wsi, struct sim_req *r)
 {
 	long long	binary;
@@ -302,6 +314,7 @@ static const struct {
 	{ "/_sim/oversized",	ctl_oversized },
 	{ "/_sim/burst",	ctl_burst },
 	{ "/_sim/replaced",	ctl_replaced },
+	{ "/_sim/release",	ctl_release },
 	{ "/_sim/event",	ctl_event },
 	{ "/_sim/stats",	ctl_stats },
 	{ "/_sim/reset",	ctl_reset },

@@ -325,6 +325,25 @@ sim_app_replaced(const char *name)
 	return 0;
 }
 
+/*
+ * /_sim/release: the phantom of /_sim/replaced leaves, as another client
+ * closing its socket: NAME is unregistered (GET applications 404).
+ */
+int
+sim_app_release(const char *name)
+{
+	struct sim_app	**pp = &sim.apps, *a;
+
+	while ((a = *pp) != NULL && strcmp(a->name, name) != 0)
+		pp = &a->next;
+	if (a == NULL || a->owner != NULL)
+		return -1;
+	*pp = a->next;
+	free(a);
+	sim_log("application released by the phantom app=%s", name);
+	return 0;
+}
+
 void
 sim_apps_free(void)
 {
