@@ -225,3 +225,28 @@ ari_rest_free(struct ari_rest *r)
 		return;
 	stub_destroy(r);
 }
+
+/* As ari_rest.c's: the stub has no connections to bound. */
+int
+ari_rest_limit(struct ari_rest *r, unsigned int max)
+{
+	(void)r;
+	return max == 0 || max > ARI_REST_LIMIT_MAX ? -1 : 0;
+}
+
+/* The call made with arg ends cancelled, its callback run now. */
+void
+ari_rest_cancel(struct ari_rest *r, void *arg)
+{
+	struct stub_call	*c;
+
+	TAILQ_FOREACH(c, &r->calls, entry)
+		if (c->arg == arg)
+			break;
+	if (c == NULL)
+		return;
+	r->dispatching++;
+	stub_finish(r, c, 0, ARI_FAIL_CANCELLED, NULL, 0);
+	if (--r->dispatching == 0 && r->closing)
+		stub_destroy(r);
+}
