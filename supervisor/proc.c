@@ -260,6 +260,32 @@ proc_schedule_restart(struct worker *w)
 		    "restarts=%u", w->name, delay, w->restarts + 1);
 }
 
+/*
+ * Killed from outside (an operator's kill -9 or TERM, the OOM killer)
+ * after it ran a while: not the worker's own failure.  Every ms it stays
+ * down is a ms of calls refused (a ws-worker down is Asterisk refusing
+ * every call), so it comes back at once, and the kill counts toward
+ * neither the backoff nor a crash loop.  Having run
+ * RESTART_KILLED_MIN_RUN_MS keeps s6's rule: never more than one start a
+ * second.  Crash signals (SEGV, ABRT, ...) and deaths soon after start
+ * still back off.
+ */
+static bool
+proc_killed_outside(int status, uint64_t ran)
+{
+	if (!WIFSIGNALED(status) || ran < RESTART_KILLED_MIN_RUN_MS)
+		return false;
+	switch (WTERMSIG(status)) {
+	case SIGKILL:
+	case SIGTERM:
+	case SIGINT:
+	case SIGHUP:
+		return true;
+	default:
+		return false;
+	}
+}
+
 static void
 proc_exited(struct worker *w, int status)
 {
@@ -302,7 +328,8 @@ proc_exited(struct worker *w, int status)
 	 * is marked crash-looping like one that crashes.
 	 */
 	if (hung || (WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
-	    ran >= RESTART_CLEAN_MIN_RUN_MS))
+	    ran >= RESTART_CLEAN_MIN_RUN_MS) || proc_killed_outside(status,
+	    ran))
 		w->restart_now = true;
 	if (ran >= RESTART_STABLE_MS) {
 		w->backoff_ms = RESTART_BACKOFF_MIN_MS;

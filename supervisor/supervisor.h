@@ -22,6 +22,8 @@
 #define RESTART_BACKOFF_MAX_MS	30000
 #define RESTART_STABLE_MS	60000	/* run this long and backoff resets */
 #define RESTART_CLEAN_MIN_RUN_MS 250	/* clean exit after this: no backoff */
+#define RESTART_KILLED_MIN_RUN_MS 1000	/* killed from outside after this:
+					   no backoff (s6: one start a second) */
 #define CRASHLOOP_EXITS		5	/* fast exits in a row = crash loop */
 #define HELLO_TIMEOUT_MS	10000	/* a worker that never says hello */
 #define FRAMES_PER_WAKEUP	256	/* fairness between sockets */

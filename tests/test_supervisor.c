@@ -111,6 +111,38 @@ START_TEST(kill9_each_worker_restarts_and_clears_flags)
 END_TEST
 
 /*
+ * A worker killed from outside after it ran a while (an operator, the OOM
+ * killer) comes back at once, again and again, and is no crash loop; one
+ * that dies right after its start backs off.
+ */
+START_TEST(outside_kill_restarts_at_once)
+{
+	pid_t	old, now;
+	int	i;
+
+	ck_assert(h_wait_ready(&env, 200));
+	for (i = 0; i < 6; i++) {
+		old = h_worker_pid(&env, "ws-worker");
+		/* Past RESTART_KILLED_MIN_RUN_MS: a precondition, not a speed. */
+		h_sleep_ms(1100);
+		ck_assert_int_eq(kill(old, SIGKILL), 0);
+		ck_assert(h_wait_worker(&env, "ws-worker", old, &now));
+	}
+	ck_assert(!h_log_has(&env, "worker restart scheduled "
+	    "worker=ws-worker"));
+	ck_assert(!h_log_has(&env, "crash-looping"));
+	/* Dead right after its start: the backoff as before. */
+	ck_assert_int_eq(kill(now, SIGKILL), 0);
+	ck_assert(h_wait_worker(&env, "ws-worker", now, &now));
+	ck_assert(h_log_has(&env, "worker restart scheduled worker=ws-worker "
+	    "delay_ms=100"));
+	ck_assert(h_wait_ready(&env, 200));
+	ck_assert(h_wait_metric(&env,
+	    "mai_worker_crashloop{worker=\"ws-worker\"}", 0, 0));
+}
+END_TEST
+
+/*
  * HUP: ws- and health-worker restart one at a time (each successor ready
  * before the next is touched); the flow-worker reloads in place.
  */
@@ -261,6 +293,7 @@ main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, workers_up_and_sandboxed);
 	tcase_add_test(tc, kill9_each_worker_restarts_and_clears_flags);
+	tcase_add_test(tc, outside_kill_restarts_at_once);
 	tcase_add_test(tc, sighup_restarts_one_at_a_time);
 	tcase_add_test(tc, sigterm_leaves_nothing_behind);
 	tcase_add_test(tc, control_socket_status_and_restart);
