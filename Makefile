@@ -33,7 +33,7 @@ LIBMAI     = $(BUILD)/libmai.a
 BINS = $(BUILD)/mai-supervisor $(BUILD)/mai-ws-worker \
        $(BUILD)/mai-flow-worker $(BUILD)/mai-health-worker
 
-.PHONY: all deps check asan test run bench clean sim e2e compose-test
+.PHONY: all deps check asan test run bench bench-burst clean sim e2e compose-test
 all: $(BINS) $(BUILD)/flows.json sim
 
 # The default call flows sit next to the binaries (FLOWS_FILE's default).
@@ -93,6 +93,10 @@ bench: all
 	@bench/events.sh
 	@bench/flows.sh
 	@bench/flows.sh -r 250
+
+# Real Asterisk (root, the e2e chroot and lock): not part of `bench`.
+bench-burst: all
+	@bench/burst.sh
 
 # End-to-end against a real Asterisk 22 (Debian sid root, cached outside the
 # clone in /var/cache/mai-e2e; MAI_E2E_CACHE moves it).  Needs root.

@@ -24,8 +24,12 @@
 #
 # Environment: BURST_SIZES (default "200 600"), BURST_RATE (calls/s,
 # default 100; 0: no steady run), BURST_SECONDS (default 60),
-# BURST_SYSTEMS (default "floor mai seed"), BURST_TIMEOUT (seconds to wait
-# for a run's calls to end, default 180), BUILD (default build).  Holds
+# BURST_SYSTEMS (default "floor mai seed"; NAME=DIR is mai built in DIR,
+# e.g. "main=/tmp/main/build" to compare builds in one run; seedws is
+# seed.py sending its requests as RESTRequest over its WebSocket),
+# BURST_TIMEOUT (seconds to wait
+# for a run's calls to end, default 180), BUILD (mai's binaries, default
+# build; `make bench-burst` builds them first).  Holds
 # the e2e lock (/var/lock/mai-e2e.lock) while Asterisk runs.
 set -eu
 cd "$(dirname "$0")/.."
@@ -43,7 +47,7 @@ HTTP_PORT=18099
 SETTLE=3
 
 [ "$(id -u)" -eq 0 ] || { echo "burst.sh: needs root (Asterisk's chroot)" >&2; exit 2; }
-make -s BUILD="$BUILD" all
+[ -x "$BUILD/mai-supervisor" ] || make -s BUILD="$BUILD" all
 exec 9>"$LOCK"
 flock -n 9 || { echo "burst.sh: waiting for $LOCK"; flock 9; }
 "$AST" provision
@@ -98,18 +102,20 @@ system_start() {
 	case $1 in
 	floor) ;;
 	mai)
+		bin=${2:-$BUILD}
 		cp bench/flow-short.json "$tmp/flows.json"
 		chmod 644 "$tmp/flows.json"
 		env ARI_HOST=127.0.0.1 ARI_PORT=8088 ARI_USER=mai \
 		    ARI_PASSWORD="$PASS" HTTP_LISTEN="127.0.0.1:$HTTP_PORT" \
 		    MAI_USER=nobody MAI_RUNDIR="$tmp/run" LOG_LEVEL=warn \
-		    FLOWS_FILE="$tmp/flows.json" "$BUILD/mai-supervisor" \
+		    FLOWS_FILE="$tmp/flows.json" "$bin/mai-supervisor" \
 		    2>>"$tmp/mai.log" &
 		sys_pid=$!
 		wait_app mai ;;
-	seed)
-		ARI_PASSWORD="$PASS" python3 bench/seed.py --app seed \
-		    >"$tmp/seed.out" 2>&1 &
+	seed|seedws)
+		ws=""; [ "$1" = seed ] || ws=--ws-rest
+		ARI_PASSWORD="$PASS" python3 bench/seed.py --app seed $ws \
+		    >>"$tmp/seed.out" 2>&1 &
 		sys_pid=$!
 		wait_app seed ;;
 	esac
@@ -153,15 +159,15 @@ report() {
 		for (i = 2; i <= k; i++) { x = v[i]
 			for (j = i - 1; j >= 1 && v[j] > x; j--) v[j + 1] = v[j]
 			v[j + 1] = x }
-		if (k == 0) { printf "%-6s %-12s %4d/%-4d %8s %8s %8s %8s %6d %6d\n", \
+		if (k == 0) { printf "%-7s %-12s %4d/%-4d %8s %8s %8s %8s %6d %6d\n", \
 		    sys, run, 0, n, "-", "-", "-", "-", ov, syn; exit }
-		printf "%-6s %-12s %4d/%-4d %8.1f %8.1f %8.1f %8.1f %6d %6d\n", \
+		printf "%-7s %-12s %4d/%-4d %8.1f %8.1f %8.1f %8.1f %6d %6d\n", \
 		    sys, run, k, n, q(50), q(90), q(99), v[k], ov, syn }' |
 	    tee -a "$tmp/table"
 }
 
 burst() {
-	sys=$1; n=$2
+	sys=$1; n=$2; name=${3:-$1}
 	rm -f "$ROOT$SPOOL/bench/"*.call
 	i=0
 	while [ "$i" -lt "$n" ]; do
@@ -174,30 +180,37 @@ burst() {
 	# One mv: every file lands in the spool within a few ms.
 	mv "$ROOT$SPOOL/bench/"*.call "$ROOT$SPOOL/outgoing/"
 	wait_ended "$c0" "$n"
-	report "$sys" "burst $n" "$c0" "$n" "$o0" "$s0"
+	report "$name" "burst $n" "$c0" "$n" "$o0" "$s0"
 	sleep "$SETTLE"
 }
 
 steady() {
-	sys=$1
+	sys=$1; name=${2:-$1}
 	c0=$(cel_lines); set -- $(netstat_now); o0=$1; s0=$2
-	sipp 127.0.0.1:5060 -sf bench/sipp-caller.xml -s "bench$sys" \
+	# Its own session: sipp signals its process group when it ends.
+	setsid -w sipp 127.0.0.1:5060 -sf bench/sipp-caller.xml -s "bench$sys" \
 	    -i 127.0.0.1 -p 5070 -r "$RATE" -m $((RATE * SECS)) \
-	    -timeout $((SECS + TMO)) -nostdin -nd >"$tmp/sipp.log" 2>&1 || true
+	    -timeout $((SECS + TMO)) -recv_timeout $((TMO * 1000)) -nostdin \
+	    -trace_err -error_file "$tmp/sipp.err" >"$tmp/sipp.log" 2>&1 ||
+	    echo "(sipp: $(grep -c . "$tmp/sipp.err" 2>/dev/null || echo 0) error lines)"
 	wait_ended "$c0" $((RATE * SECS))
-	report "$sys" "$RATE/s ${SECS}s" "$c0" $((RATE * SECS)) "$o0" "$s0"
+	report "$name" "$RATE/s ${SECS}s" "$c0" $((RATE * SECS)) "$o0" "$s0"
 	sleep "$SETTLE"
 }
 
-printf '%-6s %-12s %9s %8s %8s %8s %8s %6s %6s\n' system run answered \
+printf '%-7s %-12s %9s %8s %8s %8s %8s %6s %6s\n' system run answered \
     p50_ms p90_ms p99_ms max_ms ovflow synrtx | tee "$tmp/table"
-for sys in $SYSTEMS; do
-	system_start "$sys"
+for spec in $SYSTEMS; do
+	name=${spec%%=*}; sys=$name; dir=""
+	[ "$spec" = "$name" ] || { sys=mai; dir=${spec#*=}; }
+	system_start "$sys" "$dir"
+	# The dialplan context: seedws is seed.py with --ws-rest.
+	[ "$sys" != seedws ] || sys=seed
 	for n in $SIZES; do
-		burst "$sys" "$n"
+		burst "$sys" "$n" "$name"
 	done
-	[ "$RATE" -eq 0 ] || steady "$sys"
-	if [ "$sys" = mai ]; then
+	[ "$RATE" -eq 0 ] || steady "$sys" "$name"
+	if [ "$spec" = mai ]; then
 		curl -s "http://127.0.0.1:$HTTP_PORT/metrics" |
 		    awk '/^mai_flow_answer_latency_seconds_(count|max)/' \
 		    >"$tmp/mai.metrics"

@@ -8,7 +8,13 @@ sound:hello-world; on PlaybackFinished: DELETE the channel.  Python's
 standard library only (the WebSocket client is the few lines below).
 
     seed.py [--app seed] [--host 127.0.0.1] [--port 8088] [--user mai]
+            [--ws-rest]
     ARI_PASSWORD in the environment (never argv).
+
+--ws-rest: the same requests as RESTRequest messages on the events
+WebSocket itself (Asterisk 20.14/21.9/22.4+), sent without waiting for
+their RESTResponse: the prototype docs/performance.md measures REST over
+the WebSocket with.
 Prints "ready" on stdout once the WebSocket is up.
 """
 import argparse
@@ -74,6 +80,25 @@ def ws_read(sock, f):
             return msg
 
 
+class WsRest:
+    """RESTRequest messages on the events WebSocket, answers not awaited."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.n = 0
+
+    def call(self, method, path):
+        self.n += 1
+        uri, _, query = path.lstrip("/").partition("?")
+        req = {"type": "RESTRequest", "request_id": str(self.n),
+               "method": method, "uri": uri}
+        if query:
+            k, _, v = query.partition("=")
+            req["query_strings"] = [{"name": k, "value": v}]
+        ws_send(self.sock, 0x1, json.dumps(req).encode())
+        return 0
+
+
 class Rest:
     """One keep-alive connection, requests one after another."""
 
@@ -103,11 +128,12 @@ def main():
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=8088)
     ap.add_argument("--user", default="mai")
+    ap.add_argument("--ws-rest", action="store_true")
     a = ap.parse_args()
     auth = base64.b64encode(
         f"{a.user}:{os.environ['ARI_PASSWORD']}".encode()).decode()
     sock, f = ws_connect(a.host, a.port, f"/ari/events?app={a.app}", auth)
-    rest = Rest(a.host, a.port, auth)
+    rest = WsRest(sock) if a.ws_rest else Rest(a.host, a.port, auth)
     print("ready", flush=True)
     while True:
         m = ws_read(sock, f)
@@ -119,6 +145,9 @@ def main():
             ch = ev["channel"]["id"]
             rest.call("POST", f"/channels/{ch}/answer")
             rest.call("POST", f"/channels/{ch}/play?media=sound:hello-world")
+        elif t == "RESTResponse" and ev.get("status_code", 200) >= 300:
+            print(f"seed.py: {ev.get('status_code')} "
+                  f"{ev.get('message_body', '')[:200]}", file=sys.stderr)
         elif t == "PlaybackFinished":
             ch = ev["playback"]["target_uri"].split(":", 1)[1]
             rest.call("DELETE", f"/channels/{ch}")
