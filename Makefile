@@ -34,8 +34,8 @@ BINS = $(BUILD)/mai-supervisor $(BUILD)/mai-ws-worker \
        $(BUILD)/mai-flow-worker $(BUILD)/mai-health-worker \
        $(BUILD)/mai-bot $(BUILD)/dialogue.json
 
-.PHONY: all deps check asan test run bench clean sim e2e compose-test \
-        fuzz fuzz-smoke scale-e2e scale-test deploy-test chaos
+.PHONY: all deps check asan test run bench bench-burst clean sim e2e \
+        compose-test fuzz fuzz-smoke scale-e2e scale-test deploy-test chaos
 all: $(BINS) $(BUILD)/flows.json sim
 
 # The default call flows sit next to the binaries (FLOWS_FILE's default).
@@ -119,6 +119,10 @@ fuzz-smoke:
 fuzz:
 	@$(MAKE) --no-print-directory -C tests/fuzz BUILD=$(abspath build-fuzz) \
 	  FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz
+
+# Real Asterisk (root, the e2e chroot and lock): not part of `bench`.
+bench-burst: all
+	@bench/burst.sh
 
 # End-to-end against a real Asterisk 22 (Debian sid root, cached outside the
 # clone in /var/cache/mai-e2e; MAI_E2E_CACHE moves it).  Needs root.

@@ -15,11 +15,21 @@
  * has to keep, copy or wipe it.  Webhooks run on `anon`, which never had
  * them.  Connections are cached in the multi handle and reused across
  * requests.
+ *
+ * The connections to ARI are counted as curl opens and closes them
+ * (sock_open/sock_close, set on `proto` only, so webhooks are not
+ * counted): ari_pool.c decides from these counts whether a request can
+ * have a warm connection or may open one (ari_curl_conns()).  A
+ * connection is "opening" from its socket() until its first answer: only
+ * then has Asterisk surely accept()ed it.
  */
+#include <sys/socket.h>
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <event2/event.h>
@@ -49,6 +59,9 @@ struct ari_curl {
 	struct curl_slist	*hdr_plain;	/* requests without */
 	struct event		*timer;		/* curl's own timeout */
 	struct event		*collect;	/* ari_xfer_collect(), later */
+	struct ari_xfers	 failed;	/* curl refused to add them */
+	unsigned int		 open;		/* connections to ARI */
+	unsigned int		 opening;	/* of them not answered yet */
 };
 
 /* libevent -> curl: a watched socket is ready. */
@@ -269,36 +282,58 @@ wire_setup(struct ari_curl *t, struct ari_xfer *x, const char *url,
 }
 
 /*
- * Hand an admitted request to curl: METHOD url, json (if any) as the
- * body, with the credentials when x->ari.  Returns 0, or -1 with errno
- * ENOMEM or EIO (curl refused the handle); ari_curl_release() then frees
- * what was made.
+ * Make an admitted request's curl handle: METHOD url, json (if any) as
+ * the body, with the credentials when x->ari.  Nothing goes out before
+ * ari_curl_go().  Returns 0, or -1 with errno ENOMEM or EIO (curl refused
+ * the handle); ari_curl_release() then frees what was made.
  */
 int
-ari_curl_start(struct ari_curl *t, struct ari_xfer *x, const char *url,
+ari_curl_prepare(struct ari_curl *t, struct ari_xfer *x, const char *url,
     const char *json)
 {
-	int	running;
-
+	x->wire.curl = t;
 	if ((x->wire.easy = curl_easy_duphandle(x->ari ? t->proto :
 	    t->anon)) == NULL) {
 		errno = ENOMEM;
 		return -1;
 	}
-	if (wire_setup(t, x, url, json) == -1 ||
-	    curl_multi_add_handle(t->multi, x->wire.easy) != CURLM_OK) {
+	if (wire_setup(t, x, url, json) == -1 || (x->ari &&
+	    curl_easy_setopt(x->wire.easy, CURLOPT_OPENSOCKETDATA, x) !=
+	    CURLE_OK)) {
 		errno = EIO;
 		return -1;
 	}
-	/*
-	 * Out now, not when the loop next runs curl's timer: a caller in
-	 * the middle of a batch of events would hold every request until
-	 * the batch ends.  What this finishes (a failure) is collected from
-	 * the loop, never from inside ari_rest_call().
-	 */
-	curl_multi_socket_action(t->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	event_active(t->collect, EV_TIMEOUT, 0);
 	return 0;
+}
+
+/*
+ * Out now, not when the loop next runs curl's timer: a caller in the
+ * middle of a batch of events would hold every request until the batch
+ * ends.  What this finishes (a failure, or curl refusing the handle) is
+ * collected from the loop, never from inside ari_rest_call().
+ */
+void
+ari_curl_go(struct ari_curl *t, struct ari_xfer *x)
+{
+	int	running;
+
+	if (curl_multi_add_handle(t->multi, x->wire.easy) != CURLM_OK) {
+		x->wire.rc = CURLE_FAILED_INIT;
+		x->wire.refused = 1;
+		TAILQ_INSERT_TAIL(&t->failed, x, qentry);
+	} else
+		curl_multi_socket_action(t->multi, CURL_SOCKET_TIMEOUT, 0,
+		    &running);
+	event_active(t->collect, EV_TIMEOUT, 0);
+}
+
+/* Connections to ARI open now, and of them those not answered yet. */
+void
+ari_curl_conns(const struct ari_curl *t, unsigned int *open,
+    unsigned int *opening)
+{
+	*open = t->open;
+	*opening = t->opening;
 }
 
 /* The next request curl has finished, and how; NULL when none is left. */
@@ -310,6 +345,12 @@ ari_curl_done(struct ari_curl *t, enum ari_rest_fail *fail)
 	char		*priv;
 	int		 left;
 
+	if ((x = TAILQ_FIRST(&t->failed)) != NULL) {
+		TAILQ_REMOVE(&t->failed, x, qentry);
+		x->wire.refused = 0;
+		*fail = ARI_FAIL_TRANSPORT;
+		return x;
+	}
 	while ((msg = curl_multi_info_read(t->multi, &left)) != NULL) {
 		if (msg->msg != CURLMSG_DONE ||
 		    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE,
@@ -334,6 +375,14 @@ ari_curl_end(struct ari_curl *t, struct ari_xfer *x, enum ari_rest_fail fail,
 {
 	struct ari_wire	*w = &x->wire;
 
+	if (w->opened) {
+		w->opened = 0;
+		t->opening--;
+	}
+	if (w->refused) {
+		w->refused = 0;
+		TAILQ_REMOVE(&t->failed, x, qentry);
+	}
 	if (fail != ARI_FAIL_CANCELLED &&
 	    curl_easy_getinfo(w->easy, CURLINFO_RESPONSE_CODE, &o->status) !=
 	    CURLE_OK)
@@ -375,6 +424,40 @@ ari_curl_credentials(struct ari_curl *t, const char *user,
 }
 
 /*
+ * curl opens a connection for request x (ARI only): counted, and x's
+ * until it has its answer.
+ */
+static curl_socket_t
+sock_open(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	struct ari_xfer	*x = clientp;
+	struct ari_curl	*t;
+	curl_socket_t	 s;
+
+	(void)purpose;
+	if ((s = socket(a->family, a->socktype | SOCK_CLOEXEC,
+	    a->protocol)) == -1 || x == NULL)
+		return s == -1 ? CURL_SOCKET_BAD : s;
+	t = x->wire.curl;
+	t->open++;
+	if (!x->wire.opened) {
+		x->wire.opened = 1;
+		t->opening++;
+	}
+	return s;
+}
+
+/* curl closes a connection to ARI (clientp: the struct ari_curl). */
+static int
+sock_close(void *clientp, curl_socket_t s)
+{
+	struct ari_curl	*t = clientp;
+
+	t->open--;
+	return close(s);
+}
+
+/*
  * Options every request inherits.  Basic auth only, no redirects (a
  * Location would carry the credentials elsewhere), no proxy from the
  * environment, no signals (curl's resolver timeout would use SIGALRM).
@@ -399,6 +482,20 @@ static int
 setup_proto(struct ari_curl *t)
 {
 	if (setup_handle(t->proto) == -1 || setup_handle(t->anon) == -1)
+		return -1;
+	/*
+	 * Counted connections to ARI.  An idle one is not reused after
+	 * ARI_REST_IDLE_MAX_S: Asterisk may be closing it (it closes idle
+	 * sessions after session_keep_alive, 15 s by default).
+	 */
+	if (curl_easy_setopt(t->proto, CURLOPT_OPENSOCKETFUNCTION,
+	    sock_open) != CURLE_OK ||
+	    curl_easy_setopt(t->proto, CURLOPT_CLOSESOCKETFUNCTION,
+	    sock_close) != CURLE_OK ||
+	    curl_easy_setopt(t->proto, CURLOPT_CLOSESOCKETDATA, t) !=
+	    CURLE_OK ||
+	    curl_easy_setopt(t->proto, CURLOPT_MAXAGE_CONN,
+	    (long)ARI_REST_IDLE_MAX_S) != CURLE_OK)
 		return -1;
 	/* "Expect:" off: no 100-continue round trip before a body. */
 	if ((t->hdr_plain = curl_slist_append(NULL,
@@ -457,6 +554,7 @@ ari_curl_new(struct event_base *base, struct ari_rest *rest)
 		return NULL;
 	t->base = base;
 	t->rest = rest;
+	TAILQ_INIT(&t->failed);
 	if ((t->multi = curl_multi_init()) == NULL ||
 	    (t->proto = curl_easy_init()) == NULL ||
 	    (t->anon = curl_easy_init()) == NULL ||

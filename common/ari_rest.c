@@ -2,13 +2,14 @@
  * ari_rest.c — ARI REST requests: admission, the pending list, callbacks.
  *
  * A request is either refused here with errno and no callback, or
- * admitted: checked against the bounds (ARI_REST_MAX_CALLS in all,
- * ARI_REST_MAX_CONNS to ARI), given the credentials if it goes to ARI,
- * handed to the transport (ari_curl.c) and kept on the pending list until
- * its callback has returned.  Nothing waits here: over a bound is EAGAIN,
- * and a caller that must not lose the request queues it itself
- * (flow-worker/areq.c).  A queue of our own would go between rest_admit()
- * and ari_curl_start().
+ * admitted: checked against the bounds (ARI_REST_MAX_CALLS in all, the
+ * pool's size to ARI), given the credentials if it goes to ARI, handed to
+ * the pool (ari_pool.c: warm connections) or, for a webhook, straight to
+ * the transport (ari_curl.c), and kept on the pending list until its
+ * callback has returned.  Over a bound is EAGAIN, and a caller that must
+ * not lose the request queues it itself, in its own order
+ * (flow-worker/backlog.c): the pool only holds the few admitted requests
+ * that wait for a connection.
  *
  * Callbacks run from ari_xfer_collect(), which the transport calls from
  * the loop, never from inside ari_rest_call().
@@ -33,17 +34,22 @@ struct ari_method {
 	int		 body;
 };
 
+/* rest_admit()'s and rest_start()'s `ari`: 0 a webhook, 1 a request. */
+#define ARI_KEEPALIVE	2	/* the pool's ping: to ARI, not counted */
+
 static const struct ari_method ari_methods[] = {
 	{ "GET", 0 }, { "POST", 1 }, { "PUT", 1 }, { "DELETE", 1 },
 };
 
-TAILQ_HEAD(ari_xfers, ari_xfer);
-
 struct ari_rest {
 	struct ari_curl		*curl;		/* moves the bytes */
+	struct ari_pool		*pool;		/* connections to ARI */
 	struct ari_xfers	 xfers;		/* admitted, not called back */
 	unsigned int		 nxfers;
-	unsigned int		 nari;		/* of them to ARI */
+	unsigned int		 nari;		/* of them to ARI, keep-alive
+						   pings aside */
+	unsigned int		 conns;		/* the pool's size: the most
+						   nari may be */
 	unsigned int		 max_xfers;	/* ARI_REST_MAX_CALLS, or
 						   ari_rest_limit()'s */
 	int			 dispatching;	/* callbacks running */
@@ -52,6 +58,13 @@ struct ari_rest {
 };
 
 static void	rest_destroy(struct ari_rest *);
+
+/* Held against the pool's size: ARI requests, not the pool's own pings. */
+static int
+xfer_counted(const struct ari_xfer *x)
+{
+	return x->ari && !x->keepalive;
+}
 
 static void
 xfer_free(struct ari_xfer *x)
@@ -71,9 +84,11 @@ xfer_finish(struct ari_xfer *x, enum ari_rest_fail fail)
 
 	memset(&o, 0, sizeof(o));
 	ari_curl_end(r->curl, x, fail, &o);
+	if (x->ari)
+		ari_pool_leave(r->pool, x);
 	TAILQ_REMOVE(&r->xfers, x, entry);
 	r->nxfers--;
-	r->nari -= x->ari != 0;
+	r->nari -= xfer_counted(x);
 	o.method = x->method;
 	o.path = x->path;
 	o.fail = fail;
@@ -99,6 +114,9 @@ ari_xfer_collect(struct ari_rest *r)
 	r->dispatching++;
 	while (!r->closing && (x = ari_curl_done(r->curl, &fail)) != NULL)
 		xfer_finish(x, fail);
+	/* Their connections are free now: the next requests take them. */
+	if (!r->closing)
+		ari_pool_dispatch(r->pool);
 	if (--r->dispatching == 0 && r->closing)
 		rest_destroy(r);
 }
@@ -162,7 +180,7 @@ rest_admit(struct ari_rest *r, int ari, const char *method,
 	if (r->closing)
 		return rest_refuse(ECANCELED);
 	if (r->nxfers >= r->max_xfers ||
-	    (ari && r->nari >= ARI_REST_MAX_CONNS))
+	    (ari == 1 && r->nari >= r->conns))
 		return rest_refuse(EAGAIN);
 	if (cb == NULL || (m = rest_method(method)) == NULL ||
 	    (body != NULL && !m->body) ||
@@ -186,18 +204,23 @@ rest_start(struct ari_rest *r, int ari, const struct ari_method *m,
 	struct ari_xfer	*x;
 	int		 err;
 
-	if ((x = xfer_new(r, ari, m->name, shown, opts)) == NULL)
+	if ((x = xfer_new(r, ari != 0, m->name, shown, opts)) == NULL)
 		return -1;
+	x->keepalive = ari == ARI_KEEPALIVE;
 	x->cb = cb;
 	x->arg = arg;
-	if (ari_curl_start(r->curl, x, url, json) == -1) {
+	if (ari_curl_prepare(r->curl, x, url, json) == -1) {
 		err = errno;
 		xfer_free(x);
 		return rest_refuse(err);
 	}
 	TAILQ_INSERT_TAIL(&r->xfers, x, entry);
 	r->nxfers++;
-	r->nari += x->ari;
+	r->nari += xfer_counted(x);
+	if (x->ari)
+		ari_pool_submit(r->pool, x);
+	else
+		ari_curl_go(r->curl, x);
 	return 0;
 }
 
@@ -207,7 +230,7 @@ rest_start(struct ari_rest *r, int ari, const struct ari_method *m,
  * whole call (0: ARI_REST_TIMEOUT_DEF_MS), opts->body_max the answer.
  * Returns 0, or -1 with errno and no callback: EINVAL (unknown method, a
  * body on GET, a path that is not absolute or holds blanks/controls/'#',
- * no cb, body_max over ARI_REST_BODY_HUGE), EAGAIN (ARI_REST_MAX_CONNS
+ * no cb, body_max over ARI_REST_BODY_HUGE), EAGAIN (the pool's size in
  * ARI calls or ARI_REST_MAX_CALLS in all pending), EMSGSIZE (URL or body
  * over its bound), ECANCELED (being freed), ENOMEM or EIO (curl refused
  * the handle).
@@ -267,6 +290,45 @@ ari_rest_call_url(struct ari_rest *r, const char *method, const char *url,
 	return rest_start(r, 0, m, url, url, json, &opts, cb, arg);
 }
 
+/*
+ * ari_pool.c's keep-alive: GET /asterisk/ping, not held against the
+ * pool's size (it is sent only when a connection is idle or missing, and
+ * a caller refused for it would wait for nothing).
+ */
+int
+ari_rest_keepalive(struct ari_rest *r, ari_rest_cb cb, void *arg)
+{
+	static const char	 path[] = "/asterisk/ping";
+	const struct ari_method	*m;
+	const char		*json;
+	char			 url[ARI_REST_URL_MAX];
+	struct ari_call_opts	 opts = {
+		.timeout_ms = ARI_REST_KEEPALIVE_TIMEOUT_MS };
+
+	if (rest_admit(r, ARI_KEEPALIVE, "GET", NULL, &opts, cb, &m, &json) ==
+	    -1)
+		return -1;
+	if (snprintf(url, sizeof(url), "%s%s", r->base_url, path) >=
+	    (int)sizeof(url))
+		return rest_refuse(EMSGSIZE);
+	return rest_start(r, ARI_KEEPALIVE, m, path, url, json, &opts, cb,
+	    arg);
+}
+
+/*
+ * At most conns connections to ARI (1..ARI_REST_MAX_CONNS), and as many
+ * requests to ARI in flight; warm: open them now and keep them open.
+ * Returns -1 with EINVAL if conns is out of range.
+ */
+int
+ari_rest_pool(struct ari_rest *r, unsigned int conns, int warm)
+{
+	if (ari_pool_size(r->pool, conns, warm) == -1)
+		return rest_refuse(EINVAL);
+	r->conns = conns;
+	return 0;
+}
+
 /* The base URL, e.g. "http://127.0.0.1:8088/ari": never credentials. */
 const char *
 ari_rest_base_url(const struct ari_rest *r)
@@ -308,7 +370,9 @@ ari_rest_new(struct event_base *base, const struct mai_config *conf)
 		return NULL;
 	TAILQ_INIT(&r->xfers);
 	r->max_xfers = ARI_REST_MAX_CALLS;
+	r->conns = ARI_REST_CONNS_DEF;
 	if ((r->curl = ari_curl_new(base, r)) == NULL ||
+	    (r->pool = ari_pool_new(base, r, r->curl)) == NULL ||
 	    ari_rest_configure(r, conf) == -1) {
 		rest_destroy(r);
 		return NULL;
@@ -370,6 +434,7 @@ rest_destroy(struct ari_rest *r)
 	r->dispatching++;
 	while ((x = TAILQ_FIRST(&r->xfers)) != NULL)
 		xfer_finish(x, ARI_FAIL_CANCELLED);
+	ari_pool_free(r->pool);
 	ari_curl_free(r->curl);
 	free(r);
 }

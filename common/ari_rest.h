@@ -27,14 +27,32 @@ struct ari_rest;
  */
 #define ARI_REST_MAX_CALLS	256
 /*
- * ARI calls in flight at once, and TCP connections to Asterisk: each call
- * has a connection to itself, none waits inside curl.  curl serves its
- * wait queue first come, first served; a caller that queues the rest
- * itself decides what goes first (the flow-worker: a new call's answer).
- * Asterisk's http.conf sessionlimit (default 100) is shared with the
- * events WebSocket, the health-worker's probe and every other client.
+ * Connections to Asterisk (ari_pool.c), and ARI calls in flight at once:
+ * one per connection, so a caller that queues the rest itself decides
+ * what goes first (the flow-worker: a new call's answer).
+ *   ARI_REST_CONNS_DEF: the pool's size unless ari_rest_pool() sets one
+ *     (the flow-worker's is ARI_REST_CONNS).  Measured on Asterisk 22 on
+ *     2 cores (docs/performance.md): more connections do not answer a
+ *     burst sooner, they only wait inside Asterisk.
+ *   ARI_REST_MAX_CONNS: the largest pool.  Asterisk's http.conf
+ *     sessionlimit (default 100) is shared with the events WebSocket, the
+ *     health-worker's probe and every other client.
+ *   ARI_REST_OPENING_MAX: connections opened and not yet answered at
+ *     once.  Asterisk's HTTP server listens with a backlog of 10; a SYN
+ *     dropped there costs a 1 s retry.
+ *   ARI_REST_KEEPALIVE_MS: how often a warm pool pings its idle
+ *     connections, well inside Asterisk's session_keep_alive (15 s).
+ *   ARI_REST_IDLE_MAX_S: an idle connection older than this is not
+ *     reused (Asterisk may be closing it) but closed.
  */
+#ifndef ARI_REST_CONNS_DEF	/* -D: bench/burst.sh measures other sizes */
+#define ARI_REST_CONNS_DEF	4
+#endif
 #define ARI_REST_MAX_CONNS	32
+#define ARI_REST_OPENING_MAX	2
+#define ARI_REST_KEEPALIVE_MS	5000
+#define ARI_REST_KEEPALIVE_TIMEOUT_MS	2000
+#define ARI_REST_IDLE_MAX_S	12
 /*
  * One response or request body.  Most ARI answers are under a few KiB;
  * GET /channels grows by about 1 KiB per channel, so this holds about a
@@ -140,6 +158,7 @@ int		 ari_rest_call_url(struct ari_rest *, const char *,
 		    ari_rest_cb, void *);
 int		 ari_rest_limit(struct ari_rest *, unsigned int);
 void		 ari_rest_cancel(struct ari_rest *, void *);
+int		 ari_rest_pool(struct ari_rest *, unsigned int, int);
 const char	*ari_rest_base_url(const struct ari_rest *);
 void		 ari_rest_free(struct ari_rest *);
 

@@ -147,6 +147,9 @@ flow_setup(struct flow *f)
 		fatalx("curl_global_init failed");
 	if ((f->rest = ari_rest_new(f->base, &f->conf)) == NULL)
 		fatalx("ARI REST client: out of memory");
+	/* Warm: a burst of calls finds its connections open (ari_pool.c). */
+	if (ari_rest_pool(f->rest, ARI_REST_CONNS_DEF, 1) == -1)
+		fatalx("ARI REST client: pool size");
 	if ((f->botctl = ari_rest_new(f->base, &f->conf)) == NULL ||
 	    ari_rest_limit(f->botctl, FLOW_BOT_CONTROL_MAX) == -1)
 		fatalx("bot control client: out of memory");

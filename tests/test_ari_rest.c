@@ -317,18 +317,18 @@ START_TEST(silent_peer_times_out)
 END_TEST
 
 /*
- * ARI_REST_MAX_CONNS ARI calls at once all complete; one more is refused
- * (the caller queues it: curl would serve it first come, first served).
+ * ARI_REST_CONNS_DEF (the pool's size) ARI calls at once all complete;
+ * one more is refused (the caller queues it, in its own order).
  */
 START_TEST(max_concurrent_calls_complete)
 {
-	static struct rec	recs[ARI_REST_MAX_CONNS];
+	static struct rec	recs[ARI_REST_CONNS_DEF];
 	struct rec		extra, hook;
 	char			url[128];
 	int			i, ok = 0;
 
 	memset(recs, 0, sizeof(recs));
-	for (i = 0; i < ARI_REST_MAX_CONNS; i++)
+	for (i = 0; i < ARI_REST_CONNS_DEF; i++)
 		ck_assert_int_eq(ari_rest_call(rest, "GET", "/asterisk/info",
 		    NULL, 10000, rec_cb, &recs[i]), 0);
 	errno = 0;
@@ -341,17 +341,17 @@ START_TEST(max_concurrent_calls_complete)
 	memset(&hook, 0, sizeof(hook));
 	ck_assert_int_eq(ari_rest_call_url(rest, "GET", url, NULL, 0, rec_cb,
 	    &hook), 0);
-	ck_assert(loop_until(ARI_REST_MAX_CONNS + 1));
+	ck_assert(loop_until(ARI_REST_CONNS_DEF + 1));
 	ck_assert_int_eq(hook.status, 200);
 	json_object_put(hook.body);
-	for (i = 0; i < ARI_REST_MAX_CONNS; i++) {
+	for (i = 0; i < ARI_REST_CONNS_DEF; i++) {
 		ok += recs[i].done == 1 && recs[i].status == 200 &&
 		    recs[i].body != NULL && recs[i].sent_ns != 0;
 		json_object_put(recs[i].body);
 	}
-	ck_assert_int_eq(ok, ARI_REST_MAX_CONNS);
+	ck_assert_int_eq(ok, ARI_REST_CONNS_DEF);
 	ck_assert_int_eq(h_sim_stat(&env, "info_requests"),
-	    ARI_REST_MAX_CONNS);
+	    ARI_REST_CONNS_DEF);
 	/* Room again once they are done. */
 	call1("GET", "/asterisk/info", NULL, 5000, &extra);
 	ck_assert_int_eq(extra.status, 200);

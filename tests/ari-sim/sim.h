@@ -72,6 +72,7 @@ struct sim_stats {
 	uint64_t	ws_auth_failures;
 	uint64_t	http_auth_failures;
 	uint64_t	info_requests;
+	uint64_t	ping_requests;
 	uint64_t	user_events;
 	uint64_t	events_sent;
 };

@@ -28,6 +28,19 @@ ari_info(struct lws *wsi, const struct sim_req *r)
 	return sim_http_reply(wsi, 200, sim.info, sim.info_len, 0);
 }
 
+/* What a warm pool sends to keep its connections (common/ari_pool.c). */
+static int
+ari_ping(struct lws *wsi, const struct sim_req *r)
+{
+	static const char	pong[] = "{\"asterisk_id\":\"00:00:00:00:00:00\","
+	    "\"ping\":\"pong\",\"timestamp\":\"2025-01-01T00:00:00.000+0000\"}";
+
+	if (r->method != LWSHUMETH_GET)
+		return sim_http_msg(wsi, 405, "Invalid method");
+	sim.stats.ping_requests++;
+	return sim_http_reply(wsi, 200, pong, sizeof(pong) - 1, 0);
+}
+
 static int
 ari_application(struct lws *wsi, const struct sim_req *r, const char *name)
 {
@@ -156,6 +169,8 @@ sim_ari_dispatch(struct lws *wsi, struct sim_req *r)
 	sim_rest_count(SIM_REST_OTHER);
 	if (strcmp(r->path, "/ari/asterisk/info") == 0)
 		return ari_info(wsi, r);
+	if (strcmp(r->path, "/ari/asterisk/ping") == 0)
+		return ari_ping(wsi, r);
 	if (strncmp(r->path, "/ari/applications/", 18) == 0)
 		return ari_application(wsi, r, r->path + 18);
 	if (strncmp(r->path, "/ari/events/user/", 17) == 0)

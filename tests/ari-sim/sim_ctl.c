@@ -279,6 +279,7 @@ ctl_stats(struct lws *wsi, struct sim_req *r)
 	sb_printf(&sb, "{\"ok\":true,\"ws_connections_total\":%llu,"
 	    "\"ws_connected\":%llu,\"ws_auth_failures\":%llu,"
 	    "\"http_auth_failures\":%llu,\"info_requests\":%llu,"
+	    "\"ping_requests\":%llu,"
 	    "\"user_events\":%llu,\"events_sent\":%llu,"
 	    "\"burst_pending\":%llu,\"sim_seq\":%llu",
 	    (unsigned long long)st->ws_connections_total,
@@ -286,6 +287,7 @@ ctl_stats(struct lws *wsi, struct sim_req *r)
 	    (unsigned long long)st->ws_auth_failures,
 	    (unsigned long long)st->http_auth_failures,
 	    (unsigned long long)st->info_requests,
+	    (unsigned long long)st->ping_requests,
 	    (unsigned long long)st->user_events,
 	    (unsigned long long)st->events_sent,
 	    (unsigned long long)sim_ws_burst_pending(),

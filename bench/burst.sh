@@ -1,0 +1,220 @@
+#!/bin/sh
+# Answer latency on a real Asterisk 22 under bursts and a steady rate: the
+# same call (answer, play sound:hello-world, hang up) done by Asterisk's
+# dialplan alone (the floor), by mai (bench/flow-short.json) and by the
+# seed-style client (bench/seed.py: one keep-alive HTTP connection), one
+# after the other in ONE run on one Asterisk.  Prints figures; asserts
+# nothing on speed.
+#
+#   bench/burst.sh            (as root: it starts Asterisk in its chroot)
+#
+# Latency is Asterisk's own: CEL (cel_custom, microsecond event times)
+# stamps APP_START when the call enters its first application (Stasis()
+# for mai and seed, Answer() for the floor) and ANSWER when the channel
+# goes Up; the figure is the difference per channel.  Nothing outside
+# Asterisk's clock and its order of events takes part.
+#
+# Bursts: N .call files (Local/N@bench-SYSTEM, the ;2 half is measured)
+# are written owned by asterisk in a folder on the spool's file system and
+# moved into /var/spool/asterisk/outgoing with one mv: pbx_spool originates
+# them all at once.  Steady: sipp (bench/sipp-caller.xml) calls at RATE
+# per second for SECONDS over PJSIP.  Over each run the kernel's
+# TcpExtListenOverflows and TcpExtTCPSynRetrans (nstat) are counted: SYNs
+# Asterisk's HTTP listener (backlog 10) dropped, and their 1 s retries.
+#
+# Environment: BURST_SIZES (default "200 600"), BURST_RATE (calls/s,
+# default 100; 0: no steady run), BURST_SECONDS (default 60),
+# BURST_SYSTEMS (default "floor mai seed"; NAME=DIR is mai built in DIR,
+# e.g. "main=/tmp/main/build" to compare builds in one run; seedws is
+# seed.py sending its requests as RESTRequest over its WebSocket),
+# BURST_TIMEOUT (seconds to wait
+# for a run's calls to end, default 180), BUILD (mai's binaries, default
+# build; `make bench-burst` builds them first).  Holds
+# the e2e lock (/var/lock/mai-e2e.lock) while Asterisk runs.
+set -eu
+cd "$(dirname "$0")/.."
+SIZES=${BURST_SIZES:-"200 600"}
+RATE=${BURST_RATE:-100}
+SECS=${BURST_SECONDS:-60}
+SYSTEMS=${BURST_SYSTEMS:-"floor mai seed"}
+TMO=${BURST_TIMEOUT:-180}
+BUILD=${BUILD:-build}
+LOCK=${MAI_E2E_LOCK:-/var/lock/mai-e2e.lock}
+AST=tests/e2e/asterisk.sh
+PASS='mvoice8908!#'
+HTTP_PORT=18099
+# Quiet between runs, so that one run's tail is not the next one's load.
+SETTLE=3
+
+[ "$(id -u)" -eq 0 ] || { echo "burst.sh: needs root (Asterisk's chroot)" >&2; exit 2; }
+[ -x "$BUILD/mai-supervisor" ] || make -s BUILD="$BUILD" all
+exec 9>"$LOCK"
+flock -n 9 || { echo "burst.sh: waiting for $LOCK"; flock 9; }
+"$AST" provision
+command -v sipp >/dev/null || RATE=0
+ROOT=$("$AST" root)
+SPOOL=/var/spool/asterisk
+CEL=$ROOT/var/log/asterisk/cel-custom/bench.csv
+
+tmp=$(mktemp -d /tmp/mai-burst-XXXXXX)
+chmod 755 "$tmp"
+sys_pid=""
+system_stop() {
+	[ -n "$sys_pid" ] && kill -TERM "$sys_pid" 2>/dev/null &&
+	    wait "$sys_pid" 2>/dev/null || true
+	sys_pid=""
+}
+cleanup() {
+	system_stop
+	"$AST" stop || true
+	"$AST" cleanup || true
+	rm -f "$ROOT/etc/asterisk/extensions_bench.conf" \
+	    "$ROOT/etc/asterisk/cel.conf" "$ROOT/etc/asterisk/cel_custom.conf"
+	rm -rf "$ROOT$SPOOL/bench" "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# The shipped configuration, plus the benchmark's dialplan and CEL.
+mkdir "$tmp/conf"
+cp asterisk-conf/*.conf bench/asterisk/*.conf "$tmp/conf/"
+echo '#tryinclude extensions_bench.conf' >>"$tmp/conf/extensions.conf"
+sed -i '/cel_custom\.so/d' "$tmp/conf/modules.conf"
+chroot "$ROOT" install -d -o asterisk -g asterisk \
+    /var/log/asterisk/cel-custom "$SPOOL/bench" "$SPOOL/outgoing"
+MAI_E2E_CONF=$tmp/conf "$AST" start
+echo "Asterisk $("$AST" cli 'core show version' | awk '{print $2}'), $(nproc) cores"
+
+ari_app_up() {
+	[ "$(curl -s -o /dev/null -w '%{http_code}' -u "mai:$PASS" \
+	    "http://127.0.0.1:8088/ari/applications/$1")" = 200 ]
+}
+wait_app() {
+	i=0
+	until ari_app_up "$1"; do
+		i=$((i + 1))
+		[ "$i" -lt 300 ] || { echo "app $1 never registered" >&2; exit 1; }
+		sleep 0.1
+	done
+}
+
+system_start() {
+	case $1 in
+	floor) ;;
+	mai)
+		bin=${2:-$BUILD}
+		cp bench/flow-short.json "$tmp/flows.json"
+		chmod 644 "$tmp/flows.json"
+		env ARI_HOST=127.0.0.1 ARI_PORT=8088 ARI_USER=mai \
+		    ARI_PASSWORD="$PASS" HTTP_LISTEN="127.0.0.1:$HTTP_PORT" \
+		    MAI_USER=nobody MAI_RUNDIR="$tmp/run" LOG_LEVEL=warn \
+		    FLOWS_FILE="$tmp/flows.json" "$bin/mai-supervisor" \
+		    2>>"$tmp/mai.log" &
+		sys_pid=$!
+		wait_app mai ;;
+	seed|seedws)
+		ws=""; [ "$1" = seed ] || ws=--ws-rest
+		ARI_PASSWORD="$PASS" python3 bench/seed.py --app seed $ws \
+		    >>"$tmp/seed.out" 2>&1 &
+		sys_pid=$!
+		wait_app seed ;;
+	esac
+	# Let a new client's connections settle (and a pool warm up).
+	sleep "$SETTLE"
+}
+
+netstat_now() {
+	nstat -asz TcpExtListenOverflows TcpExtTCPSynRetrans |
+	    awk '$1 == "TcpExtListenOverflows" { o = $2 }
+	    $1 == "TcpExtTCPSynRetrans" { s = $2 } END { print o + 0, s + 0 }'
+}
+
+cel_lines() { if [ -f "$CEL" ]; then wc -l <"$CEL"; else echo 0; fi; }
+# Calls (channels with a tracked first application) hung up since line $1.
+cel_ended() {
+	tail -n "+$(($1 + 1))" "$CEL" 2>/dev/null | awk -F, '
+	$1 == "APP_START" { s[$5] = 1 } $1 == "HANGUP" && s[$5] { n++ }
+	END { print n + 0 }'
+}
+wait_ended() {
+	end=$(($(date +%s) + TMO))
+	while [ "$(cel_ended "$1")" -lt "$2" ] && [ "$(date +%s)" -lt "$end" ]
+	do
+		sleep 0.5
+	done
+}
+
+# One row: SYSTEM RUN, latencies from CEL lines after $3, $4 calls placed,
+# nstat before ($5 $6).
+report() {
+	set -- "$1" "$2" "$3" "$4" "$5" "$6" $(netstat_now)
+	tail -n "+$(($3 + 1))" "$CEL" | awk -F, -v sys="$1" -v run="$2" \
+	    -v n="$4" -v ov=$(($7 - $5)) -v syn=$(($8 - $6)) '
+	$1 == "APP_START" && !(($5) in s) { s[$5] = $2 }
+	$1 == "ANSWER" && ($5) in s && !(($5) in d) {
+		d[$5] = ($2 - s[$5]) * 1000; v[++k] = d[$5] }
+	function q(p,   i) { i = int(k * p / 100 + 0.999999); if (i < 1) i = 1
+		return v[i] }
+	END {
+		for (i = 2; i <= k; i++) { x = v[i]
+			for (j = i - 1; j >= 1 && v[j] > x; j--) v[j + 1] = v[j]
+			v[j + 1] = x }
+		if (k == 0) { printf "%-7s %-12s %4d/%-4d %8s %8s %8s %8s %6d %6d\n", \
+		    sys, run, 0, n, "-", "-", "-", "-", ov, syn; exit }
+		printf "%-7s %-12s %4d/%-4d %8.1f %8.1f %8.1f %8.1f %6d %6d\n", \
+		    sys, run, k, n, q(50), q(90), q(99), v[k], ov, syn }' |
+	    tee -a "$tmp/table"
+}
+
+burst() {
+	sys=$1; n=$2; name=${3:-$1}
+	rm -f "$ROOT$SPOOL/bench/"*.call
+	i=0
+	while [ "$i" -lt "$n" ]; do
+		i=$((i + 1))
+		printf 'Channel: Local/%d@bench-%s\nApplication: Echo\nMaxRetries: 0\nWaitTime: 30\n' \
+		    $((1000 + i)) "$sys" >"$ROOT$SPOOL/bench/$i.call"
+	done
+	chroot "$ROOT" chown -R asterisk:asterisk "$SPOOL/bench"
+	c0=$(cel_lines); set -- $(netstat_now); o0=$1; s0=$2
+	# One mv: every file lands in the spool within a few ms.
+	mv "$ROOT$SPOOL/bench/"*.call "$ROOT$SPOOL/outgoing/"
+	wait_ended "$c0" "$n"
+	report "$name" "burst $n" "$c0" "$n" "$o0" "$s0"
+	sleep "$SETTLE"
+}
+
+steady() {
+	sys=$1; name=${2:-$1}
+	c0=$(cel_lines); set -- $(netstat_now); o0=$1; s0=$2
+	# Its own session: sipp signals its process group when it ends.
+	setsid -w sipp 127.0.0.1:5060 -sf bench/sipp-caller.xml -s "bench$sys" \
+	    -i 127.0.0.1 -p 5070 -r "$RATE" -m $((RATE * SECS)) \
+	    -timeout $((SECS + TMO)) -recv_timeout $((TMO * 1000)) -nostdin \
+	    -trace_err -error_file "$tmp/sipp.err" >"$tmp/sipp.log" 2>&1 ||
+	    echo "(sipp: $(grep -c . "$tmp/sipp.err" 2>/dev/null || echo 0) error lines)"
+	wait_ended "$c0" $((RATE * SECS))
+	report "$name" "$RATE/s ${SECS}s" "$c0" $((RATE * SECS)) "$o0" "$s0"
+	sleep "$SETTLE"
+}
+
+printf '%-7s %-12s %9s %8s %8s %8s %8s %6s %6s\n' system run answered \
+    p50_ms p90_ms p99_ms max_ms ovflow synrtx | tee "$tmp/table"
+for spec in $SYSTEMS; do
+	name=${spec%%=*}; sys=$name; dir=""
+	[ "$spec" = "$name" ] || { sys=mai; dir=${spec#*=}; }
+	system_start "$sys" "$dir"
+	# The dialplan context: seedws is seed.py with --ws-rest.
+	[ "$sys" != seedws ] || sys=seed
+	for n in $SIZES; do
+		burst "$sys" "$n" "$name"
+	done
+	[ "$RATE" -eq 0 ] || steady "$sys" "$name"
+	if [ "$spec" = mai ]; then
+		curl -s "http://127.0.0.1:$HTTP_PORT/metrics" |
+		    awk '/^mai_flow_answer_latency_seconds_(count|max)/' \
+		    >"$tmp/mai.metrics"
+	fi
+	system_stop
+done
+[ ! -s "$tmp/mai.metrics" ] || { echo "(mai's own, all runs:"; cat "$tmp/mai.metrics"; echo ")"; }
