@@ -17,6 +17,7 @@
 #include <libgen.h>
 #include <pwd.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -543,6 +544,31 @@ config_free(struct sup_config *c)
 }
 
 /*
+ * "ADDR:PORT" or "[ADDR6]:PORT" with a numeric address: chan_rtp parses
+ * externalMedia's external_host with ast_sockaddr_parse(), which never
+ * resolves a name, so a host name would only fail each bot call.
+ */
+static bool
+conf_numeric_hostport(const char *hp)
+{
+	char		 host[INET6_ADDRSTRLEN + 2];
+	unsigned char	 addr[sizeof(struct in6_addr)];
+	const char	*colon = strrchr(hp, ':');
+	size_t		 n;
+
+	if (colon == NULL || (n = (size_t)(colon - hp)) == 0 ||
+	    n >= sizeof(host))
+		return false;
+	memcpy(host, hp, n);
+	host[n] = '\0';
+	if (host[0] == '[' && host[n - 1] == ']') {
+		host[n - 1] = '\0';
+		return inet_pton(AF_INET6, host + 1, addr) == 1;
+	}
+	return inet_pton(AF_INET, host, addr) == 1;
+}
+
+/*
  * Call flows and the bot media address.  The flow file itself is JSON and
  * is read and validated by the flow-worker; here it must only exist.  The
  * shipped default sits next to the worker binaries.
@@ -573,6 +599,12 @@ conf_flows(struct sup_config *c, char *err, size_t errlen)
 	    strcmp(c->bot_transport, "websocket") != 0)
 		return conf_err(err, errlen, "BOT_MEDIA_TRANSPORT=%s is not "
 		    "valid: use udp (RTP) or websocket", c->bot_transport);
+	if (c->bot_media[0] != '\0' && strcmp(c->bot_transport, "udp") == 0 &&
+	    !conf_numeric_hostport(c->bot_media))
+		return conf_err(err, errlen, "BOT_MEDIA_HOST=%s is not valid: "
+		    "Asterisk's RTP channel takes a numeric address only (no "
+		    "DNS): give the bot's IP, e.g. 172.29.58.10:18092",
+		    c->bot_media);
 	if (c->bot_control[0] != '\0' && !ari_url_ok(c->bot_control))
 		return conf_err(err, errlen, "BOT_CONTROL_URL=%s is not valid: "
 		    "use http://HOST:PORT of the bot's control API (mai-bot: "

@@ -87,6 +87,19 @@ START_TEST(bad_log_level_and_listen)
 }
 END_TEST
 
+/* Asterisk's RTP channel never resolves a name; a bot URL is http(s). */
+START_TEST(bad_bot_settings)
+{
+	const char *host[] = { "BOT_MEDIA_HOST=bot:18092", NULL };
+	const char *ctl[] = { "BOT_CONTROL_URL=bot:18090", NULL };
+	const char *tr[] = { "BOT_MEDIA_TRANSPORT=tcp", NULL };
+	expect_config_error(host, "BOT_MEDIA_HOST=bot:18092 is not valid: "
+	    "Asterisk's RTP channel takes a numeric address");
+	expect_config_error(ctl, "BOT_CONTROL_URL=bot:18090 is not valid");
+	expect_config_error(tr, "BOT_MEDIA_TRANSPORT=tcp is not valid");
+}
+END_TEST
+
 /* ARI_APP=mai-%h: one application per host (docs/scaling.md). */
 START_TEST(app_name_holds_the_host_name)
 {
@@ -190,6 +203,7 @@ main(void)
 	tcase_add_test(tc, unreadable_password_file);
 	tcase_add_test(tc, unknown_mai_user);
 	tcase_add_test(tc, bad_log_level_and_listen);
+	tcase_add_test(tc, bad_bot_settings);
 	tcase_add_test(tc, test_mode_masks_password);
 	tcase_add_test(tc, app_name_holds_the_host_name);
 	tcase_add_test(tc, app_name_other_percent_refused);
