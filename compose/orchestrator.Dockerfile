@@ -16,10 +16,11 @@ WORKDIR /src
 # The context is the repository root; .dockerignore lets through only the
 # sources, the Makefile and flows/ (never .env, .git or build trees).
 COPY . .
-# `make all` is the project's own list of what ships (the simulator under
-# tests/ is not in the context and is skipped).  Ship the four binaries,
-# stripped, and the default call flows next to them (FLOWS_FILE's default).
-RUN make -j"$(nproc)" BUILD=/out all \
+# The four binaries of the orchestrator (mai-bot has its own image,
+# compose/bot.Dockerfile), stripped, and the default call flows next to
+# them (FLOWS_FILE's default).
+RUN make -j"$(nproc)" BUILD=/out /out/mai-supervisor /out/mai-ws-worker \
+      /out/mai-flow-worker /out/mai-health-worker /out/flows.json \
  && mkdir /dist \
  && install -m 0755 -s /out/mai-supervisor /out/mai-ws-worker \
       /out/mai-flow-worker /out/mai-health-worker /dist/ \

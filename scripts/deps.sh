@@ -7,7 +7,7 @@ PKGS="gcc make pkg-config libc6-dev libevent-dev libwebsockets-dev
 libjson-c-dev libcurl4-openssl-dev libseccomp-dev check libsubunit-dev
 procps clang-14 libclang-rt-14-dev
 libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us libespeak-ng-dev
-libspeexdsp-dev espeak-ng pocketsphinx"
+libspeexdsp-dev espeak-ng pocketsphinx sox"
 
 missing=""
 for p in $PKGS; do

@@ -26,6 +26,7 @@ UP_TIMEOUT=1200
 READY_WAIT=60
 EVENT_WAIT=20
 RESTART_WAIT=30
+BOT_CALL_WAIT=90	# the test caller's dialplan takes about 30 s
 ORCH_MAX_BYTES=$((120 * 1000 * 1000))
 
 # The test decides every variable compose.yaml reads.
@@ -173,6 +174,53 @@ done
 say "ok: test call arrived: $(C logs --no-color orchestrator 2>&1 | grep 'type=StasisStart' | tail -n 1 | sed 's/^[^|]*| *//')"
 C exec -T edge asterisk -rx 'channel request hangup all' >/dev/null 2>&1
 phase call
+
+# The voice bot through the whole stack: the caller of the e2e tests
+# ([e2e-bot-caller] in tests/e2e/conf/extensions_local.conf) presses 1,
+# asks a question (espeak-ng speech) and records what it hears.  The bot
+# must have heard the question and the caller the answer (pocketsphinx,
+# with a grammar of the answer's words).
+espeak-ng -v en-us -s 150 -w "$LOGS/q22.wav" 'what are your opening hours' &&
+    sox "$LOGS/q22.wav" -r 8000 -c 1 -b 16 "$LOGS/question.wav" ||
+    fail "espeak-ng/sox could not make the question (make deps installs them)"
+C cp "$LOGS/question.wav" edge:/tmp/mai-e2e-question.wav >/dev/null &&
+    C cp "$SRC/tests/e2e/conf/extensions_local.conf" \
+    edge:/etc/asterisk/extensions_local.conf >/dev/null &&
+    C exec -T edge chmod 0644 /tmp/mai-e2e-question.wav \
+    /etc/asterisk/extensions_local.conf &&
+    C exec -T edge asterisk -rx 'dialplan reload' >/dev/null ||
+    fail "could not give the edge the test caller"
+bot_ends() { C logs --no-color bot 2>&1 | grep -c 'session end'; }
+b0=$(bot_ends)
+C exec -T edge asterisk -rx \
+    'channel originate Local/43720270346@incoming extension ask@e2e-bot-caller' \
+    >"$LOGS/originate-bot.log" 2>&1 || fail "originate the bot call"
+i=0
+while [ "$(bot_ends)" -le "$b0" ]; do
+	i=$((i + 1))
+	[ "$i" -le $((BOT_CALL_WAIT * 2)) ] || fail "no bot session ended within ${BOT_CALL_WAIT}s (docker compose logs bot)"
+	sleep 0.5
+done
+C logs --no-color bot >"$LOGS/bot.log" 2>&1
+grep -q 'transcript .*\(opening\|hours\)' "$LOGS/bot.log" ||
+    fail "the bot did not hear the question (see $LOGS/bot.log)"
+C logs --no-color orchestrator 2>&1 | grep -q 'state=bot event=digits:1' ||
+    fail "mai did not take the call to the bot"
+C cp edge:/tmp/mai-e2e-bot-heard.wav "$LOGS/heard.wav" >/dev/null ||
+    fail "no recording of what the caller heard"
+sox "$LOGS/heard.wav" -r 16000 -c 1 -b 16 "$LOGS/heard16.wav" &&
+    printf '#JSGF V1.0;\ngrammar t;\npublic <u> = <w>+;\n<w> = we | are | open | monday | to | friday | from | nine | in | the | morning | five | evening;\n' >"$LOGS/answer.gram" ||
+    fail "sox could not read the recording"
+heard=$(pocketsphinx_continuous -infile "$LOGS/heard16.wav" -jsgf "$LOGS/answer.gram" -logfn /dev/null 2>/dev/null)
+case $heard in
+*monday*|*friday*) ;;
+*) fail "the caller did not hear the answer (pocketsphinx: '$heard')" ;;
+esac
+bp=$(C exec -T bot sh -c 'cat /proc/1/task/*/children 2>/dev/null; pgrep -x mai-bot' | tr -s ' \n' '\n' | tail -n 1)
+[ "$(C exec -T bot awk '/^NoNewPrivs|^Seccomp:/ { printf "%s ", $2 }' "/proc/$bp/status")" = "1 2 " ] ||
+    fail "mai-bot pid $bp without no_new_privs and seccomp"
+say "ok: bot call: the bot heard the question, the caller heard '$heard'; mai-bot NoNewPrivs 1, Seccomp 2"
+phase bot
 
 # Privileges: workers as mai, no_new_privs, seccomp filter, no capabilities;
 # the supervisor as root with only SETUID, SETGID and KILL.
