@@ -162,6 +162,8 @@ flow_teardown(struct flow *f)
 	calls_free_all(f);
 	reconcile_free(f);
 	claim_free_all(f);
+	lease_free(f);
+	adopt_free(f);
 	ari_rest_free(f->botctl);
 	ari_rest_free(f->rest);
 	flowset_unref(f->fs);
@@ -201,6 +203,7 @@ main(int argc, char *argv[])
 	flow_ipc_attach(flow);
 	log_info("flow-worker running app=%s", flow->conf.ari_app);
 	reconcile_start(flow);
+	lease_start(flow);
 	event_base_dispatch(flow->base);
 	flow_teardown(flow);
 	explicit_bzero(&flow->conf, sizeof(flow->conf));
