@@ -93,6 +93,13 @@ struct mai_hello {
 #define MAI_STR_MAX		256
 
 /*
+ * The lease a flow-worker renews on its edge every MAI_LEASE_INTERVAL_MS
+ * (flow-worker/lease.c); MAI_ADOPT_AFTER_MS spans at least four renewals.
+ */
+#define MAI_LEASE_INTERVAL_MS	500
+#define MAI_ADOPT_AFTER_MIN_MS	(4 * MAI_LEASE_INTERVAL_MS)
+
+/*
  * Everything a worker needs to run.  Sent once after HELLO and again after
  * a reload; the password travels only this way, never in argv or environ.
  */
@@ -114,7 +121,7 @@ struct mai_config {
 	uint32_t	probe_interval_ms;
 	uint32_t	probe_timeout_ms;
 	uint32_t	heartbeat_interval_ms;	/* 0: no heartbeats */
-	uint32_t	pad2;
+	uint32_t	adopt_after_ms;	/* 0: adopt no lost instance's calls */
 	char		flows_file[MAI_STR_MAX];	/* call flows (JSON) */
 	char		bot_media[MAI_STR_MAX];		/* HOST:PORT or "" */
 	char		bot_format[16];			/* e.g. ulaw, slin16 */

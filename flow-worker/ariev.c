@@ -106,6 +106,10 @@ ariev_stasis_start(struct flow *f, struct json_object *ev, uint64_t rx_ns)
 	if (json_object_object_get_ex(ev, "args", &args) &&
 	    json_object_array_length(args) > 0)
 		arg = json_object_get_string(json_object_array_get_idx(args, 0));
+	if (arg != NULL && strcmp(arg, ADOPT_APP_ARGS) == 0) {
+		adopt_started(f, id, ch);
+		return;
+	}
 	if (f->fs == NULL) {
 		ariev_continue(f, id, "no call flows loaded");
 		return;

@@ -173,6 +173,17 @@ claim_owns(const struct flow *f, struct json_object *ch)
 	    strcmp(json_object_get_string(v), f->conf.ari_app) == 0;
 }
 
+/*
+ * Would this instance take a call now: ready, flows loaded, its restart
+ * takeover done (lease.c says so to the peers, adopt.c asks).
+ */
+int
+claim_is_ready(const struct flow *f)
+{
+	return f->claims != NULL && f->claims->ready && f->fs != NULL &&
+	    f->reconcile == NULL;
+}
+
 void
 claim_free_all(struct flow *f)
 {

@@ -121,6 +121,20 @@ _Static_assert(FLOW_BOT_RESULT_MAX <= FLOW_DIGITS_MAX,
 #define CLAIM_MAX_AGE_MS	2000	/* older broadcasts are decided */
 #define CLAIM_PENDING_MAX	1024	/* claims waiting or in flight */
 #define CLAIM_OWNER_VAR		"MAI_APP"	/* the owner's ARI_APP */
+/*
+ * Calls of a lost instance (lease.c, adopt.c, docs/scaling.md).  Every
+ * flow-worker renews the global MAI_LEASE_<ARI_APP> every
+ * MAI_LEASE_INTERVAL_MS (ipc.h); a peer whose lease stood still for
+ * MAI_ADOPT_AFTER_MS is gone and its calls are moved to the adopter with
+ * appArgs ADOPT_APP_ARGS.  A move waits for the channel's playback: one
+ * not seen to start in ADOPT_MOVE_WAIT_MS is tried again.
+ */
+#define LEASE_VAR_PREFIX	"MAI_LEASE_"
+#define LEASE_PEERS_MAX		256	/* applications on one edge */
+#define ADOPT_APP_ARGS		"mai-adopt"
+#define ADOPT_MOVES_MAX		4096	/* moves waiting for StasisStart */
+#define ADOPT_MOVE_WAIT_MS	10000
+#define ADOPT_RESCAN_MS		1000	/* GET /channels while one is gone */
 
 /* Prefix of every id mai makes: legs, bridges, playbacks. */
 #define FLOW_ID_PREFIX		"mai-"
@@ -420,6 +434,8 @@ struct flow {
 	struct reconcile	*reconcile;	/* NULL: none under way */
 	struct claims		*claims;	/* claim.c */
 	struct resync		*resync;	/* after a gap; NULL: none yet */
+	struct lease		*lease;		/* lease.c */
+	struct adopt		*adopt;		/* adopt.c */
 };
 
 /* flowfile.c */
@@ -563,7 +579,19 @@ void		 claim_ready(struct flow *, const struct mai_ready *);
 void		 claim_broadcast(struct flow *, const char *, uint64_t);
 void		 claim_started(struct call *);
 int		 claim_owns(const struct flow *, struct json_object *);
+int		 claim_is_ready(const struct flow *);
 void		 claim_free_all(struct flow *);
+
+/* lease.c */
+void		 lease_start(struct flow *);
+int		 lease_gone(const struct flow *, const char *);
+void		 lease_free(struct flow *);
+
+/* adopt.c */
+void		 adopt_scan(struct flow *);
+void		 adopt_started(struct flow *, const char *,
+		    struct json_object *);
+void		 adopt_free(struct flow *);
 
 /* reconcile.c */
 void		 reconcile_start(struct flow *, int);

@@ -166,6 +166,8 @@ flow_teardown(struct flow *f)
 	reconcile_free(f);
 	claim_free_all(f);
 	resync_free(f);
+	lease_free(f);
+	adopt_free(f);
 	ari_rest_free(f->botctl);
 	ari_rest_free(f->rest);
 	flowset_unref(f->fs);
@@ -205,6 +207,7 @@ main(int argc, char *argv[])
 	flow_ipc_attach(flow);
 	log_info("flow-worker running app=%s", flow->conf.ari_app);
 	reconcile_start(flow, 1);
+	lease_start(flow);
 	event_base_dispatch(flow->base);
 	flow_teardown(flow);
 	explicit_bzero(&flow->conf, sizeof(flow->conf));

@@ -347,7 +347,8 @@ render_metrics_scalars(struct evbuffer *b, const struct mai_snapshot *s)
 	{ "mai_flow_reload_failures_total", "counter", "Flow files refused at "
 	    "reload", flow[MAI_CNT_FLOW_RELOAD_FAILS] },
 	{ "mai_flow_calls_resumed_total", "counter", "Calls taken over from a "
-	    "flow-worker that died", flow[MAI_CNT_FLOW_RESUMED] },
+	    "flow-worker that died or adopted from a lost instance",
+	    flow[MAI_CNT_FLOW_RESUMED] },
 	{ "mai_supervisor_start_time_seconds", "gauge", "Supervisor start, "
 	    "unix time", s->started_at },
 	};

@@ -58,6 +58,7 @@ static struct conf_var conf_vars[] = {
 	{ .name = "BOT_CONTROL_URL" },
 	{ .name = "MAI_HEARTBEAT_INTERVAL_MS" },
 	{ .name = "MAI_HEARTBEAT_TIMEOUT_MS" }, { .name = "MAI_PROGRESS_MAX_MS" },
+	{ .name = "MAI_ADOPT_AFTER_MS" },
 	{ .name = "HTTP_HEADER_TIMEOUT_MS" }, { .name = "HTTP_MAX_CONNECTIONS" },
 };
 #define NVARS	(sizeof(conf_vars) / sizeof(conf_vars[0]))
@@ -656,6 +657,29 @@ conf_host_check(char *host)
 	return p[-1] == '-' ? -1 : 0;
 }
 
+/*
+ * Adopting the calls of a lost instance (flow-worker/lease.c, adopt.c,
+ * docs/scaling.md): a peer whose lease has not moved for this long is
+ * gone.  It must span several lease intervals, so that one late renewal
+ * (a loaded machine, a flow-worker restart) never reads as a death.
+ */
+static int
+conf_adopt(struct sup_config *c, char *err, size_t errlen)
+{
+	uint64_t	v;
+
+	if (conf_uint("MAI_ADOPT_AFTER_MS", "3000", 0, 600000, &v, err,
+	    errlen))
+		return -1;
+	if (v > 0 && v < MAI_ADOPT_AFTER_MIN_MS)
+		return conf_err(err, errlen, "MAI_ADOPT_AFTER_MS=%llu is too "
+		    "short: use 0 (adopt nothing) or %d to 600000 (at least "
+		    "four lease renewals)", (unsigned long long)v,
+		    MAI_ADOPT_AFTER_MIN_MS);
+	c->adopt_after_ms = (uint32_t)v;
+	return 0;
+}
+
 /* Fill c from environment and file; on error c is unusable, err says why. */
 int
 config_load(struct sup_config *c, char *err, size_t errlen)
@@ -679,7 +703,7 @@ config_load(struct sup_config *c, char *err, size_t errlen)
 		    "host name, an IPv4 address or an IPv6 address (e.g. "
 		    "asterisk.example.net, 10.0.0.5, [fd00::5])", c->ari_host);
 	if (conf_names(c, err, errlen) || conf_numbers(c, err, errlen) ||
-	    conf_heartbeat(c, err, errlen) ||
+	    conf_heartbeat(c, err, errlen) || conf_adopt(c, err, errlen) ||
 	    conf_password(c, err, errlen) || conf_user(c, err, errlen) ||
 	    conf_dirs(c, err, errlen) || conf_flows(c, err, errlen))
 		return -1;
@@ -703,7 +727,7 @@ config_print(const struct sup_config *c, FILE *fp)
 	    "MAI_STOP_GRACE_MS=%u\nFLOWS_FILE=%s\nBOT_MEDIA_HOST=%s\n"
 	    "BOT_MEDIA_FORMAT=%s\nBOT_MEDIA_TRANSPORT=%s\nBOT_CONTROL_URL=%s\n"
 	    "MAI_HEARTBEAT_INTERVAL_MS=%u\nMAI_HEARTBEAT_TIMEOUT_MS=%u\n"
-	    "MAI_PROGRESS_MAX_MS=%u\n"
+	    "MAI_PROGRESS_MAX_MS=%u\nMAI_ADOPT_AFTER_MS=%u\n"
 	    "HTTP_HEADER_TIMEOUT_MS=%u\nHTTP_MAX_CONNECTIONS=%u\n", c->ari_app,
 	    c->http_listen,
 	    c->mai_user[0] ? c->mai_user : "(current user)", c->rundir,
@@ -713,7 +737,7 @@ config_print(const struct sup_config *c, FILE *fp)
 	    c->ping_timeout_ms, c->probe_interval_ms, c->probe_timeout_ms,
 	    c->stop_grace_ms, c->flows_file, c->bot_media, c->bot_format,
 	    c->bot_transport, c->bot_control, c->heartbeat_interval_ms,
-	    c->heartbeat_timeout_ms, c->progress_max_ms,
+	    c->heartbeat_timeout_ms, c->progress_max_ms, c->adopt_after_ms,
 	    c->http_header_timeout_ms, c->http_max_conns);
 }
 
@@ -737,6 +761,7 @@ config_to_wire(const struct sup_config *c, struct mai_config *w)
 	w->probe_interval_ms = c->probe_interval_ms;
 	w->probe_timeout_ms = c->probe_timeout_ms;
 	w->heartbeat_interval_ms = c->heartbeat_interval_ms;
+	w->adopt_after_ms = c->adopt_after_ms;
 	strcpy(w->flows_file, c->flows_file);
 	strcpy(w->bot_media, c->bot_media);
 	strcpy(w->bot_format, c->bot_format);

@@ -66,6 +66,7 @@ struct sup_config {
 	uint32_t	 heartbeat_interval_ms;	/* 0: off */
 	uint32_t	 heartbeat_timeout_ms;
 	uint32_t	 progress_max_ms;	/* 0: off */
+	uint32_t	 adopt_after_ms;	/* 0: off */
 	uint32_t	 http_header_timeout_ms;
 	uint32_t	 http_max_conns;
 	char		 flows_file[MAI_STR_MAX];

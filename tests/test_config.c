@@ -32,6 +32,14 @@ expect_config_error(const char *const *extra, const char *var)
 	ck_assert_ptr_eq(strchr(out, '\n'), out + strlen(out) - 1);
 }
 
+/* Under four lease renewals a late one would read as a lost instance. */
+START_TEST(adopt_after_too_short)
+{
+	const char *extra[] = { "MAI_ADOPT_AFTER_MS=1999", NULL };
+	expect_config_error(extra, "MAI_ADOPT_AFTER_MS=1999 is too short");
+}
+END_TEST
+
 START_TEST(port_not_a_number)
 {
 	const char *extra[] = { "ARI_PORT=abc", NULL };
@@ -197,6 +205,7 @@ main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, port_not_a_number);
+	tcase_add_test(tc, adopt_after_too_short);
 	tcase_add_test(tc, port_out_of_range);
 	tcase_add_test(tc, missing_ari_user);
 	tcase_add_test(tc, missing_password);

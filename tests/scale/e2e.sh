@@ -10,9 +10,13 @@
 #      no channel left.
 #   2. Rolling restart under 10 calls/s: a stopped with TERM and started
 #      again, then b; no call refused.
-#   3. b killed with -9 mid-calls, new calls go on: none refused after it
-#      left; its calls in progress are counted (adoption is designed, not
-#      implemented: docs/scaling.md) and hung up by the test.
+#   3. b's flow-worker killed with -9 during long calls: the supervisor
+#      restarts it and it takes its calls over; a adopts none of them.
+#   4. b killed with -9 (its whole process group) during long calls, new
+#      calls go on: none refused after it left; a adopts b's calls in
+#      progress (lease.c, adopt.c) and they finish as their flow says (the
+#      prompt again, then mai hangs up); no channel left.  Figure: b killed
+#      -> no channel owned by b any more (MAI_APP rewritten by a), in ms.
 # Prints the figures; fails on a broken promise, never on speed.
 set -u
 
@@ -26,6 +30,8 @@ RATE=10				# calls/s in phases 2 and 3
 # Liveness bounds (seconds), not speed checks.
 READY_WAIT=30
 DRAIN_WAIT=60
+ADOPT_WAIT=30			# b killed -> its calls adopted, at most
+ADOPT_AFTER_S=3			# MAI_ADOPT_AFTER_MS's default, in s
 
 say() { printf 'scale-e2e: %s\n' "$*"; }
 fail() { printf 'scale-e2e: FAIL: %s\n' "$*" >&2; FAILED=1; exit 1; }
@@ -61,7 +67,7 @@ ROOT=/tmp/mai-scale/$NS/root
 
 start_mai() {	# start_mai NAME PORT
 	mkdir -p "$W/run-$1"
-	inns env -i PATH=/usr/bin:/bin ARI_HOST=127.0.0.1 ARI_USER=mai \
+	setsid ip netns exec "$NS" env -i PATH=/usr/bin:/bin ARI_HOST=127.0.0.1 ARI_USER=mai \
 	    ARI_PASSWORD='mvoice8908!#' ARI_APP="mai-$1" \
 	    HTTP_LISTEN="127.0.0.1:$2" MAI_RUNDIR="$W/run-$1" MAI_USER=mai \
 	    FLOWS_FILE="$W/flows.json" LOG_LEVEL=debug \
@@ -97,23 +103,23 @@ wait_ready() {	# wait_ready PORT
 
 # .call files moved into the spool: pbx_spool originates each at once.
 SEQ=0
-place() {	# place N: N calls into [scale-in] now
+place() {	# place N [CONTEXT]: N calls into [scale-in] (or CONTEXT) now
 	d=$ROOT/var/spool/asterisk/tmp-scale
 	mkdir -p "$d"
 	n=0
 	while [ "$n" -lt "$1" ]; do
 		SEQ=$((SEQ + 1)); n=$((n + 1))
-		printf 'Channel: Local/%d@scale-in\nApplication: Wait\nData: 30\n' \
-		    $((10000 + SEQ)) >"$d/c$SEQ.call"
+		printf 'Channel: Local/%d@%s\nApplication: Wait\nData: 120\n' \
+		    $((10000 + SEQ)) "${2:-scale-in}" >"$d/c$SEQ.call"
 	done
 	chroot "$ROOT" chown -R asterisk:asterisk /var/spool/asterisk/tmp-scale
 	mv "$d"/*.call "$ROOT/var/spool/asterisk/outgoing/"
 }
 
-paced() {	# paced SECONDS: RATE calls/s
+paced() {	# paced SECONDS [CONTEXT]: RATE calls/s
 	s=0
 	while [ "$s" -lt $(($1 * RATE)) ]; do
-		place 1; s=$((s + 1)); sleep "0.$((10 / RATE))"
+		place 1 "${2:-scale-in}"; s=$((s + 1)); sleep "0.$((10 / RATE))"
 	done
 }
 
@@ -134,6 +140,12 @@ wait_empty() {	# wait_empty SECONDS: no channel left
 }
 
 claims() { grep -c 'type=StasisStart' "$W/mai-$1.log"; }
+
+owned() { ari GET channels | grep -o "\"MAI_APP\":\"mai-$1\"" | wc -l; }
+
+adopted() { grep -c 'call adopted' "$W/mai-$1.log"; }
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # --- phase 1: 200 calls at once ---------------------------------------------
 ari POST 'asterisk/variable?variable=SCALE_REFUSED&value=0' >/dev/null
@@ -174,17 +186,46 @@ say "phase 2: rolling restart (a TERM+start, b TERM+start) under $RATE calls/s: 
 wait_empty "$DRAIN_WAIT" || fail "channels left after the rolling restart: $(stasis_chans)"
 say "ok phase 2: refused 0; the restarted instances finished their own calls (same ARI_APP: reconcile via MAI_APP)"
 
-# --- phase 3: b killed with -9 mid-calls ------------------------------------
-r0=$(refused)
-paced 2
-stop_mai b KILL
-t=$(date +%s)
-paced 3
-sleep 5
+# --- phase 3: a flow-worker restart on b is not a lost instance ----------
+a0=$(adopted a)
+paced 2 scale-long
+nb=$(owned b)
+[ "$nb" -gt 0 ] || fail "mai-b took none of 20 long calls"
+fw=$(cat "$W/run-b/flow-worker.pid" 2>/dev/null)
+[ -n "$fw" ] && kill -KILL "$fw" || fail "no flow-worker pid for mai-b"
+# Longer than MAI_ADOPT_AFTER_MS and a lease round: a would have adopted.
+sleep $((ADOPT_AFTER_S + 3))
+[ "$(adopted a)" = "$a0" ] || fail "mai-a adopted $(($(adopted a) - a0)) calls after only mai-b's flow-worker restarted"
+[ "$(owned b)" -gt 0 ] || fail "mai-b's calls left it after a flow-worker restart"
+wait_empty "$DRAIN_WAIT" || fail "channels left after b's flow-worker restart: $(stasis_chans)"
+say "ok phase 3: b's flow-worker killed -9 with $nb long calls: a adopted none; b finished them"
+
+# --- phase 4: b killed with -9 (its process group) mid-calls ---------------
+r0=$(refused); a0=$(adopted a)
+paced 2 scale-long
+nb=$(owned b)
+[ "$nb" -gt 0 ] || fail "mai-b took none of 20 long calls"
+pg=$(ps -o pgid= -p "$(sup_pid b)" | tr -d ' ')
+[ -n "$pg" ] && [ "$pg" != "$(ps -o pgid= -p $$ | tr -d ' ')" ] ||
+    fail "mai-b has no process group of its own"
+t0=$(now_ms)
+/bin/kill -KILL -- "-$pg"
+paced 3 &
+pp=$!
+i=0
+while [ "$(owned b)" -gt 0 ]; do
+	i=$((i + 1))
+	[ "$i" -le $((ADOPT_WAIT * 10)) ] || fail "mai-b's calls not adopted in ${ADOPT_WAIT}s: $(stasis_chans)"
+	sleep 0.1
+done
+t1=$(now_ms)
+wait "$pp"
+sleep 1
 r1=$(refused)
-left=$(ari GET channels | grep -o '"MAI_APP":"mai-b"' | wc -l)
-say "phase 3: b killed with -9; calls after it: refused $((r1 - r0)); b's calls left in Stasis: $left (no adoption yet)"
+na=$(($(adopted a) - a0))
+say "phase 4: b killed -9 (process group $pg) with $nb calls in progress; calls after it refused $((r1 - r0)); adopted by a: $na; b killed -> its calls adopted: $((t1 - t0)) ms"
 [ "$r1" = "$r0" ] || fail "$((r1 - r0)) calls refused after b was killed"
-cli 'channel request hangup all' >/dev/null
-wait_empty 20 || fail "channels left after hangup all"
+[ "$na" = "$nb" ] || fail "mai-a adopted $na calls, mai-b had $nb"
+wait_empty "$DRAIN_WAIT" || fail "channels left after the adopted calls: $(stasis_chans)"
+say "ok phase 4: b's $nb calls adopted by a in $((t1 - t0)) ms and finished by their flow; no channel left"
 say "passed"

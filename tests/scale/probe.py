@@ -123,13 +123,17 @@ def originate(ari, exten):
     return cid
 
 
-def main():
+def connect():
+    """--ari URL: the REST client, host and port for WebSockets."""
     p = argparse.ArgumentParser()
     p.add_argument("--ari", default="http://127.0.0.1:8088")
     o = p.parse_args()
     host, port = o.ari.split("//")[1].split(":")
-    port = int(port)
-    ari = ARI(o.ari)
+    return ARI(o.ari), host, int(port)
+
+
+def main():
+    ari, host, port = connect()
 
     origin = WS(host, port, "probe-origin")   # owns the ;1 halves
     a, b = WS(host, port, "mai-a"), WS(host, port, "mai-b")
