@@ -374,6 +374,10 @@ struct reconcile {
 	size_t			 adopted;	/* for the log */
 	size_t			 legs_gone;
 	size_t			 bridges_gone;
+	struct json_object	*listing;	/* GET /channels, kept for: */
+	const char		**foreign;	/* callers alive outside our
+						   app, sorted (foreign.c) */
+	size_t			 nforeign;
 };
 
 /*
@@ -592,6 +596,11 @@ void		 adopt_scan(struct flow *);
 void		 adopt_started(struct flow *, const char *,
 		    struct json_object *);
 void		 adopt_free(struct flow *);
+
+/* foreign.c */
+void		 foreign_collect(struct flow *, struct json_object *);
+int		 foreign_owns(const struct flow *, const char *);
+void		 foreign_free(struct flow *);
 
 /* reconcile.c */
 void		 reconcile_start(struct flow *, int);

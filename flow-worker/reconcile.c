@@ -258,8 +258,8 @@ reconcile_leg(struct flow *f, struct json_object *ch)
 		reconcile_leg_alive(c->found, id, ch);
 		return 0;
 	}
-	/* A running call's (after a gap): its own. */
-	if (c != NULL)
+	/* A running call's (after a gap), or another instance's: theirs. */
+	if (c != NULL || foreign_owns(f, id))
 		return 0;
 	reconcile_delete(f, "channels", id);
 	f->reconcile->legs_gone++;
@@ -279,6 +279,7 @@ reconcile_sort(struct flow *f, struct json_object *chans)
 	int	bridges;
 
 	f->reconcile->listed = 1;
+	foreign_collect(f, chans);
 	bridges = ari_rest_call(f->rest, "GET", "/bridges", NULL, 0,
 	    reconcile_bridges_cb, f);
 	for (i = 0; i < n; i++)
@@ -343,7 +344,7 @@ reconcile_bridges(struct flow *f, const struct ari_result *res)
 			continue;
 		if ((c = call_of_obj(f, id)) != NULL && c->found != NULL)
 			reconcile_bridge_found(c->found, id, b);
-		else if (c == NULL) {
+		else if (c == NULL && !foreign_owns(f, id)) {
 			reconcile_delete(f, "bridges", id);
 			f->reconcile->bridges_gone++;
 		}
@@ -612,6 +613,7 @@ reconcile_free(struct flow *f)
 		TAILQ_REMOVE(&rc->calls, fc, entry);
 		reconcile_found_free(fc);
 	}
+	foreign_free(f);
 	free(rc);
 	f->reconcile = NULL;
 }
