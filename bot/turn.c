@@ -240,7 +240,12 @@ turn_out_empty(struct session *s)
 	turn_listen(s);
 }
 
-/* Called every tick while the bot is silent. */
+/*
+ * Called every tick while the bot is silent.  Asterisk sends no frames
+ * while the far side has nothing to send (a Local channel in Wait(),
+ * chan_websocket since 22.9 fills no silence), so no media for the silence
+ * window in the middle of a turn ends it as silence would.
+ */
 void
 turn_idle(struct session *s, uint64_t now)
 {
@@ -248,7 +253,10 @@ turn_idle(struct session *s, uint64_t now)
 	    now - s->t_last_input >= US(bot_conf.no_input_ms)) {
 		snprintf(s->result, sizeof(s->result), "no_input");
 		session_end(s, "no input");
-	} else if (s->state == TURN_THINK && s->reply_done && s->tts == NULL &&
+	} else if (s->state == TURN_HEAR &&
+	    now - s->t_last_input >= US(bot_conf.vad_silence_ms))
+		turn_heard(s, now);
+	else if (s->state == TURN_THINK && s->reply_done && s->tts == NULL &&
 	    TAILQ_EMPTY(&s->ttsq))
 		turn_out_empty(s);	/* a reply with nothing to say */
 }

@@ -136,6 +136,37 @@ START_TEST(turn_keyword_answer_recognised)
 }
 END_TEST
 
+/*
+ * Asterisk sends nothing while the far side is silent (a Local channel in
+ * Wait(); chan_websocket since 22.9): speech, then no frames at all, is a
+ * turn that ended.
+ */
+START_TEST(turn_ends_when_media_stops)
+{
+	struct tb_leg	 leg;
+	size_t		 n;
+	int16_t		*pcm;
+	int		 fd;
+
+	start_with(dialogue, NULL);
+	tb_leg_open(&leg, 1);
+	fd = call_and_greet(&leg, "nomedia");
+	pcm = tb_speech("what are your opening hours", 16000, &n);
+	ck_assert_ptr_nonnull(pcm);
+	tb_leg_play(&leg, &bot, pcm, n, (int)(n * 1000 / 16000), NULL, NULL);
+	free(pcm);
+	/* Nothing is sent from now on; the bot's answer is still read. */
+	ck_assert(H_WAIT_FOR((tb_leg_recv(&leg), tb_log_has(&bot,
+	    "transcript"))));
+	ck_assert_msg(tb_log_has(&bot, "opening"), "no \"opening\" in %s",
+	    bot.log);
+	ck_assert(H_WAIT_FOR((tb_leg_recv(&leg), tb_metric(&bot,
+	    "bot_turns_total") == 1)));
+	close(fd);
+	tb_leg_close(&leg);
+}
+END_TEST
+
 /* The dialogue's action ends the call: last words, then the answer. */
 START_TEST(transfer_answers_long_request)
 {
@@ -263,6 +294,7 @@ main(void)
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, turn_keyword_answer_recognised);
+	tcase_add_test(tc, turn_ends_when_media_stops);
 	tcase_add_test(tc, transfer_answers_long_request);
 	tcase_add_test(tc, barge_in_stops_bot);
 	tcase_add_test(tc, silence_is_not_a_turn);
