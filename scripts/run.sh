@@ -6,8 +6,9 @@
 #   local Asterisk 22 the end-to-end tests use (a Debian sid chroot, cached
 #   in /var/cache/mai-e2e, configured from asterisk-conf/), stopped again
 #   when mai stops;
-# - no BOT_MEDIA_HOST set and build/mai-bot built: the voice bot, on
-#   127.0.0.1 (RTP 40000, control API 18090), stopped with mai.
+# - no BOT_MEDIA_HOST set and build/mai-bot built: the voice bot with the
+#   demo dialogue, on 127.0.0.1 (RTP 18092, control API 18090), stopped
+#   with mai.
 #
 # As root the workers need an unprivileged user: "mai" is created if
 # missing.  A .env file next to the Makefile (see .env.example) is read.
@@ -66,12 +67,16 @@ edge_start() {
 }
 
 bot_start() {
-	BOT_RTP_LISTEN=127.0.0.1:40000 BOT_HTTP_LISTEN=127.0.0.1:18090 \
+	BOT_RTP_LISTEN=127.0.0.1:18092 BOT_HTTP_LISTEN=127.0.0.1:18090 \
+	    BOT_WS_LISTEN=127.0.0.1:18091 BOT_USER=${MAI_USER:-} \
+	    BOT_DIALOGUE_FILE=${BOT_DIALOGUE_FILE:-$here/build/dialogue.json} \
 	    "$here/build/mai-bot" &
 	bot_pid=$!
-	export BOT_MEDIA_HOST=127.0.0.1:40000
+	export BOT_MEDIA_HOST=127.0.0.1:18092
 	export BOT_CONTROL_URL=http://127.0.0.1:18090
-	say "voice bot started pid=$bot_pid (RTP 127.0.0.1:40000," \
+	# The bot's speech recognition wants 16 kHz.
+	export BOT_MEDIA_FORMAT=${BOT_MEDIA_FORMAT:-slin16}
+	say "voice bot started pid=$bot_pid (RTP 127.0.0.1:18092," \
 	    "control http://127.0.0.1:18090)"
 }
 
@@ -87,9 +92,10 @@ how_to_call() {
 	cat >&2 <<EOF
 run: call the agent: 43720270346 on SIP 127.0.0.1:5060 (no authentication
 run: from this host), press 1 and talk; any SIP phone on this machine will
-run: do (sip:43720270346@127.0.0.1). A scripted call that presses 1:
+run: do (sip:43720270346@127.0.0.1). A call through the menu with sipp
+run: (it presses 2, goodbye):
 run:   sipp -sf $here/tests/e2e/sipp/caller-timed.xml -s 43720270346 -m 1 \\
-run:        -d 4000 -key dtmf 1 -i 127.0.0.1 -p 5070 127.0.0.1:5060
+run:        -d 4000 -i 127.0.0.1 -p 5070 127.0.0.1:5060
 run: readiness: curl -s http://127.0.0.1:18080/readyz
 EOF
 }
