@@ -212,7 +212,6 @@ uint64_t	 bot_now_us(void);
 void	config_load(struct bot_config *);
 
 /* sandbox.c */
-void	bot_sandbox_enter(void);
 
 /* metrics.c */
 enum bot_hist { H_TURN = 0, H_TURN_PROC, H_STT, H_LLM, H_TTS, H_BARGE,

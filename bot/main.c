@@ -20,6 +20,7 @@
 #include <event2/event.h>
 
 #include "log.h"
+#include "privsep.h"
 #include "bot.h"
 
 struct bot_config	 bot_conf;
@@ -143,7 +144,11 @@ main(int argc, char *argv[])
 	http_init();
 	ws_init();
 	bot_drop_privileges(bot_conf.user);
-	bot_sandbox_enter();
+	/*
+	 * Its own listening sockets (HTTP, WebSocket, RTP), outbound HTTP to
+	 * the engines, threads; models and voices are loaded by now.
+	 */
+	sandbox_load(SANDBOX_CLIENT | SANDBOX_SERVER | SANDBOX_LISTEN, "bot");
 	sigterm = evsignal_new(bot_base, SIGTERM, bot_signal, NULL);
 	sigint = evsignal_new(bot_base, SIGINT, bot_signal, NULL);
 	event_add(sigterm, NULL);

@@ -11,7 +11,11 @@
 /* privsep.c */
 void	privsep_drop(const struct mai_config *);
 
-/* sandbox.c */
+/* sandbox.c: what a process needs beyond the base list */
+#define SANDBOX_CLIENT	0x1	/* connect, bind: TCP/UDP out */
+#define SANDBOX_SERVER	0x2	/* accept on a socket it was handed */
+#define SANDBOX_LISTEN	0x4	/* listen on its own sockets (mai-bot) */
+void	sandbox_load(unsigned int, const char *);
 void	sandbox_enter(enum mai_role);
 
 /* worker.c */

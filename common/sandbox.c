@@ -53,6 +53,15 @@ static const int sc_server[] = {
 	SC(accept), SC(accept4),
 };
 
+/*
+ * mai-bot opens its own listening sockets (HTTP control, WebSocket media,
+ * RTP) and reads RTP in batches; espeak-ng asks for the working directory
+ * when it opens its voice files.
+ */
+static const int sc_listen[] = {
+	SC(listen), SC(recvmmsg), SC(getcwd),
+};
+
 /* Only an intruder wants these: end the process instead of failing. */
 static const int sc_kill[] = {
 	SC(execve), SC(execveat), SC(ptrace), SC(process_vm_readv),
@@ -104,8 +113,14 @@ sandbox_add_conditional(scmp_filter_ctx ctx)
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
+/*
+ * Load the base list, the kill list and what needs says (SANDBOX_*).
+ * Sanitized bot builds skip the load: their runtimes make calls outside
+ * the list (e.g. at exit); the workers' builds keep it (worker.c turns
+ * LeakSanitizer's ptrace pass off instead).
+ */
 void
-sandbox_enter(enum mai_role role)
+sandbox_load(unsigned int needs, const char *who)
 {
 	scmp_filter_ctx	ctx;
 	int		rc;
@@ -115,20 +130,38 @@ sandbox_enter(enum mai_role role)
 	sandbox_add(ctx, SCMP_ACT_ALLOW, sc_base, NELEM(sc_base));
 	sandbox_add(ctx, SCMP_ACT_KILL_PROCESS, sc_kill, NELEM(sc_kill));
 	sandbox_add_conditional(ctx);
+	if (needs & SANDBOX_CLIENT)
+		sandbox_add(ctx, SCMP_ACT_ALLOW, sc_client, NELEM(sc_client));
+	if (needs & SANDBOX_SERVER)
+		sandbox_add(ctx, SCMP_ACT_ALLOW, sc_server, NELEM(sc_server));
+	if (needs & SANDBOX_LISTEN)
+		sandbox_add(ctx, SCMP_ACT_ALLOW, sc_listen, NELEM(sc_listen));
+#if defined(MAI_SANITIZED)
+	if (needs & SANDBOX_LISTEN) {
+		seccomp_release(ctx);
+		log_debug("sanitized build: seccomp not loaded for %s", who);
+		return;
+	}
+#endif
+	if ((rc = seccomp_load(ctx)) < 0)
+		fatalx("seccomp_load failed: %d", rc);
+	seccomp_release(ctx);
+	log_debug("seccomp allow-list loaded role=%s", who);
+}
+
+/* Each worker's list: all are clients; the health-worker also accepts. */
+void
+sandbox_enter(enum mai_role role)
+{
 	switch (role) {
 	case MAI_ROLE_HEALTH:
-		sandbox_add(ctx, SCMP_ACT_ALLOW, sc_server, NELEM(sc_server));
-		/* it also probes ARI over HTTP */
-		__attribute__((fallthrough));
+		sandbox_load(SANDBOX_CLIENT | SANDBOX_SERVER, role_name(role));
+		break;
 	case MAI_ROLE_WS:
 	case MAI_ROLE_FLOW:
-		sandbox_add(ctx, SCMP_ACT_ALLOW, sc_client, NELEM(sc_client));
+		sandbox_load(SANDBOX_CLIENT, role_name(role));
 		break;
 	default:
 		fatalx("sandbox: unknown role %d", (int)role);
 	}
-	if ((rc = seccomp_load(ctx)) < 0)
-		fatalx("seccomp_load failed: %d", rc);
-	seccomp_release(ctx);
-	log_debug("seccomp allow-list loaded role=%s", role_name(role));
 }
