@@ -27,7 +27,9 @@
 # BURST_SYSTEMS (default "floor mai seed"; NAME=DIR is mai built in DIR,
 # e.g. "main=/tmp/main/build" to compare builds in one run; seedws is
 # seed.py sending its requests as RESTRequest over its WebSocket),
-# BURST_TIMEOUT (seconds to wait
+# BURST_TRACE=1 (mai logs at info and each mai burst's latency is taken
+# apart stage by stage: the flow-worker's "call answered" lines joined
+# with CEL by channel id), BURST_TIMEOUT (seconds to wait
 # for a run's calls to end, default 180), BUILD (mai's binaries, default
 # build; `make bench-burst` builds them first).  Holds
 # the e2e lock (/var/lock/mai-e2e.lock) while Asterisk runs.
@@ -38,6 +40,9 @@ RATE=${BURST_RATE:-100}
 SECS=${BURST_SECONDS:-60}
 SYSTEMS=${BURST_SYSTEMS:-"floor mai seed"}
 TMO=${BURST_TIMEOUT:-180}
+TRACE=${BURST_TRACE:-0}
+MAI_LOG_LEVEL=warn
+[ "$TRACE" = 0 ] || MAI_LOG_LEVEL=info
 BUILD=${BUILD:-build}
 LOCK=${MAI_E2E_LOCK:-/var/lock/mai-e2e.lock}
 AST=tests/e2e/asterisk.sh
@@ -107,7 +112,7 @@ system_start() {
 		chmod 644 "$tmp/flows.json"
 		env ARI_HOST=127.0.0.1 ARI_PORT=8088 ARI_USER=mai \
 		    ARI_PASSWORD="$PASS" HTTP_LISTEN="127.0.0.1:$HTTP_PORT" \
-		    MAI_USER=nobody MAI_RUNDIR="$tmp/run" LOG_LEVEL=warn \
+		    MAI_USER=nobody MAI_RUNDIR="$tmp/run" LOG_LEVEL=$MAI_LOG_LEVEL \
 		    FLOWS_FILE="$tmp/flows.json" "$bin/mai-supervisor" \
 		    2>>"$tmp/mai.log" &
 		sys_pid=$!
@@ -166,6 +171,49 @@ report() {
 	    tee -a "$tmp/table"
 }
 
+# A mai burst taken apart (BURST_TRACE=1): per channel of the CEL lines
+# after $1, from the flow-worker's "call answered" lines in mai.log (ms):
+# Stasis() entered (CEL APP_START) -> StasisStart made (its timestamp,
+# whole ms) -> ws-worker read it -> flow-worker had it -> answer request
+# began to go out -> channel Up (CEL ANSWER) -> answer's response in mai.
+trace() {
+	[ "$TRACE" != 0 ] || return 0
+	tail -n "+$(($1 + 1))" "$CEL" | awk -F, '
+	pass == 1 {
+		if ($0 !~ /call answered id=/) next
+		for (i = 1; i <= NF; i++) { split($i, kv, "=")
+			if (kv[1] == "id") id = kv[2]; else t[kv[1]] = kv[2] }
+		rx[id] = t["rx_at_us"] / 1e3; rel[id] = t["relay_us"] / 1e3
+		e2r[id] = t["event_to_read_us"] / 1e3
+		snd[id] = t["to_send_us"] / 1e3; srv[id] = t["served_us"] / 1e3
+		next }
+	$1 == "APP_START" && !(($5) in st) { st[$5] = $2 * 1e3 }
+	$1 == "ANSWER" && ($5) in st && !(($5) in up) { up[$5] = $2 * 1e3 }
+	function add(s, v) { n[s]++; x[s, n[s]] = v; sum[s] += v }
+	function q(s, p,   i) { i = int(n[s] * p / 100 + 0.999999)
+		return x[s, i < 1 ? 1 : i] }
+	END {
+		for (c in up) { if (!(c in rx)) continue
+			rd = rx[c] - rel[c]; made = rd - e2r[c]; sent = rx[c] + snd[c]
+			add(1, made - st[c]); add(2, e2r[c]); add(3, rel[c])
+			add(4, snd[c]); add(5, up[c] - sent)
+			add(6, sent + srv[c] - up[c]); add(7, up[c] - st[c]) }
+		split("Stasis entered -> StasisStart made|made -> ws-worker read|" \
+		    "ws-worker -> flow-worker (relay)|flow-worker -> answer sent|" \
+		    "answer sent -> channel Up|Up -> answer response|" \
+		    "total (Stasis entered -> Up)", name, "|")
+		printf "  %-36s %6s %8s %8s %8s %8s\n", "stage (" n[7] " calls)", \
+		    "", "mean", "p50", "p90", "p99"
+		for (s = 1; s <= 7; s++) { if (!n[s]) continue
+			for (i = 2; i <= n[s]; i++) { v = x[s, i]
+				for (j = i - 1; j >= 1 && x[s, j] > v; j--)
+					x[s, j + 1] = x[s, j]
+				x[s, j + 1] = v }
+			printf "  %-36s %6s %8.1f %8.1f %8.1f %8.1f\n", name[s], "",
+			    sum[s] / n[s], q(s, 50), q(s, 90), q(s, 99) } }' \
+	    pass=1 FS=" " "$tmp/mai.log" pass=2 FS=, - | tee -a "$tmp/table"
+}
+
 burst() {
 	sys=$1; n=$2; name=${3:-$1}
 	rm -f "$ROOT$SPOOL/bench/"*.call
@@ -181,6 +229,7 @@ burst() {
 	mv "$ROOT$SPOOL/bench/"*.call "$ROOT$SPOOL/outgoing/"
 	wait_ended "$c0" "$n"
 	report "$name" "burst $n" "$c0" "$n" "$o0" "$s0"
+	[ "$sys" != mai ] || trace "$c0"
 	sleep "$SETTLE"
 }
 
