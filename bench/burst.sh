@@ -27,11 +27,15 @@
 # BURST_SYSTEMS (default "floor mai seed"; NAME=DIR is mai built in DIR,
 # e.g. "main=/tmp/main/build" to compare builds in one run; seedws is
 # seed.py sending its requests as RESTRequest over its WebSocket),
-# BURST_TRACE=1 (mai logs at info and each mai burst's latency is taken
-# apart stage by stage: the flow-worker's "call answered" lines joined
-# with CEL by channel id), BURST_TIMEOUT (seconds to wait
-# for a run's calls to end, default 180), BUILD (mai's binaries, default
-# build; `make bench-burst` builds them first).  Holds
+# BURST_TIMEOUT (seconds to wait for a run's calls to end, default 180),
+# BUILD (mai's binaries, default build; `make bench-burst` builds them
+# first).  To see where the time goes: BURST_TRACE=1 (mai logs at info;
+# each mai burst is taken apart stage by stage, the flow-worker's "call
+# first request answered" lines joined with CEL by channel id, with the
+# CPU time each process burnt and the most bytes mai left unread on a
+# connection to ARI), BURST_PERF=DIR (perf profile of Asterisk and mai
+# per mai burst, into DIR), BURST_MAI_NICE=N (mai's processes reniced to
+# N), BURST_KEEP=DIR (mai's and sipp's logs kept there).  Holds
 # the e2e lock (/var/lock/mai-e2e.lock) while Asterisk runs.
 set -eu
 cd "$(dirname "$0")/.."
@@ -41,6 +45,8 @@ SECS=${BURST_SECONDS:-60}
 SYSTEMS=${BURST_SYSTEMS:-"floor mai seed"}
 TMO=${BURST_TIMEOUT:-180}
 TRACE=${BURST_TRACE:-0}
+PERF=${BURST_PERF:-}
+NICE=${BURST_MAI_NICE:-}
 MAI_LOG_LEVEL=warn
 [ "$TRACE" = 0 ] || MAI_LOG_LEVEL=info
 BUILD=${BUILD:-build}
@@ -71,6 +77,8 @@ system_stop() {
 }
 cleanup() {
 	system_stop
+	[ -z "${BURST_KEEP:-}" ] || cp "$tmp/mai.log" "$BURST_KEEP/" \
+	    2>/dev/null || true
 	"$AST" stop || true
 	"$AST" cleanup || true
 	rm -f "$ROOT/etc/asterisk/extensions_bench.conf" \
@@ -116,7 +124,9 @@ system_start() {
 		    FLOWS_FILE="$tmp/flows.json" "$bin/mai-supervisor" \
 		    2>>"$tmp/mai.log" &
 		sys_pid=$!
-		wait_app mai ;;
+		wait_app mai
+		[ -z "$NICE" ] || renice -n "$NICE" -p "$sys_pid" \
+		    $(pgrep -P "$sys_pid") >/dev/null ;;
 	seed|seedws)
 		ws=""; [ "$1" = seed ] || ws=--ws-rest
 		ARI_PASSWORD="$PASS" python3 bench/seed.py --app seed $ws \
@@ -171,8 +181,24 @@ report() {
 	    tee -a "$tmp/table"
 }
 
+# CPU time (ms) of Asterisk and each mai process so far: "name ms" lines.
+cpu_snap() {
+	for p in $(pgrep -x asterisk) $sys_pid $(pgrep -P "${sys_pid:-0}"); do
+		awk -v hz="$(getconf CLK_TCK)" '{ sub(/^[0-9]+ \(/, "");
+		    split($0, a, /\) /); split(a[2], f, " ")
+		    print a[1], (f[12] + f[13]) * 1000 / hz }' \
+		    "/proc/$p/stat" 2>/dev/null || true
+	done | awk '{ t[$1] += $2 } END { for (n in t) print n, t[n] }'
+}
+
+# What each process burnt between two cpu_snap outputs ($1, $2: files).
+cpu_delta() {
+	awk 'FNR == NR { a[$1] = $2; next } { printf "  cpu %s %d ms\n", $1,
+	    $2 - a[$1] }' "$1" "$2" | sort | tee -a "$tmp/table"
+}
+
 # A mai burst taken apart (BURST_TRACE=1): per channel of the CEL lines
-# after $1, from the flow-worker's "call answered" lines in mai.log (ms):
+# after $1, from the flow-worker's "call first request answered" lines in mai.log (ms):
 # Stasis() entered (CEL APP_START) -> StasisStart made (its timestamp,
 # whole ms) -> ws-worker read it -> flow-worker had it -> answer request
 # began to go out -> channel Up (CEL ANSWER) -> answer's response in mai.
@@ -180,7 +206,7 @@ trace() {
 	[ "$TRACE" != 0 ] || return 0
 	tail -n "+$(($1 + 1))" "$CEL" | awk -F, '
 	pass == 1 {
-		if ($0 !~ /call answered id=/) next
+		if ($0 !~ /call first request answered id=/) next
 		for (i = 1; i <= NF; i++) { split($i, kv, "=")
 			if (kv[1] == "id") id = kv[2]; else t[kv[1]] = kv[2] }
 		rx[id] = t["rx_at_us"] / 1e3; rel[id] = t["relay_us"] / 1e3
@@ -225,11 +251,39 @@ burst() {
 	done
 	chroot "$ROOT" chown -R asterisk:asterisk "$SPOOL/bench"
 	c0=$(cel_lines); set -- $(netstat_now); o0=$1; s0=$2
+	[ "$TRACE" = 0 ] || cpu_snap >"$tmp/cpu0"
+	perf_pid=""; ss_pid=""
+	if [ "$TRACE" != 0 ] && [ "$sys" = mai ]; then
+		( while :; do ss -tnH 'dport = :8088'; sleep 0.005; done \
+		    >"$tmp/ss" ) &
+		ss_pid=$!
+	fi
+	if [ -n "$PERF" ] && [ "$sys" = mai ]; then
+		perf record -q -g -o "$tmp/perf.data" -p "$(echo $(pgrep -x \
+		    asterisk) $(pgrep -P "$sys_pid") | tr ' ' ,)" 2>/dev/null &
+		perf_pid=$!
+		sleep 1
+	fi
 	# One mv: every file lands in the spool within a few ms.
 	mv "$ROOT$SPOOL/bench/"*.call "$ROOT$SPOOL/outgoing/"
 	wait_ended "$c0" "$n"
 	report "$name" "burst $n" "$c0" "$n" "$o0" "$s0"
 	[ "$sys" != mai ] || trace "$c0"
+	if [ -n "$ss_pid" ]; then
+		kill "$ss_pid"; wait "$ss_pid" 2>/dev/null || true
+		# Bytes Asterisk sent that mai had not read yet, at most.
+		awk '$2 > m { m = $2 } END { printf "  most unread by mai on " \
+		    "a connection to ARI: %d bytes\n", m }' "$tmp/ss" |
+		    tee -a "$tmp/table"
+	fi
+	if [ -n "$perf_pid" ]; then
+		kill -INT "$perf_pid"; wait "$perf_pid" || true
+		mkdir -p "$PERF"
+		perf report -i "$tmp/perf.data" --stdio --no-children \
+		    --sort comm,dso,sym -g none 2>/dev/null | head -150 \
+		    >"$PERF/burst-$n.txt" || true
+	fi
+	[ "$TRACE" = 0 ] || { cpu_snap >"$tmp/cpu1"; cpu_delta "$tmp/cpu0" "$tmp/cpu1"; }
 	sleep "$SETTLE"
 }
 
@@ -242,6 +296,8 @@ steady() {
 	    -timeout $((SECS + TMO)) -recv_timeout $((TMO * 1000)) -nostdin \
 	    -trace_err -error_file "$tmp/sipp.err" >"$tmp/sipp.log" 2>&1 ||
 	    echo "(sipp: $(grep -c . "$tmp/sipp.err" 2>/dev/null || echo 0) error lines)"
+	[ -z "${BURST_KEEP:-}" ] || cp "$tmp/sipp.err" "$tmp/sipp.log" \
+	    "$BURST_KEEP/" 2>/dev/null || true
 	wait_ended "$c0" $((RATE * SECS))
 	report "$name" "$RATE/s ${SECS}s" "$c0" $((RATE * SECS)) "$o0" "$s0"
 	sleep "$SETTLE"

@@ -24,7 +24,14 @@
 struct ari_rest;
 struct ari_result;
 
-#define FLOW_FRAMES_PER_WAKEUP	512	/* then ack and yield to the loop */
+/*
+ * Events handled per wakeup, then ack and yield to the loop: the loop is
+ * where ARI's answers are read and the pool's connections freed, so a
+ * long batch holds the answers of a burst's calls back (measured on
+ * Asterisk 22 with bench/burst.sh: 512 left them waiting for connections
+ * tens of ms; docs/performance.md).
+ */
+#define FLOW_FRAMES_PER_WAKEUP	16
 #define FLOW_COUNTERS_MS	1000
 #define FLOW_LATENCY_LOG_TICKS	10	/* counter ticks between logs */
 
@@ -280,7 +287,7 @@ struct resync;
 
 /*
  * Where a call's StasisStart was on its way to the answer (latency.c's
- * "call answered" line): Asterisk made it (its "timestamp", wall clock),
+ * "call first request answered" line): Asterisk made it (its "timestamp", wall clock),
  * the ws-worker read it, this process received it (CLOCK_MONOTONIC ns).
  */
 struct call_trace {

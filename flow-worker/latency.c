@@ -10,8 +10,8 @@
  * The start of the second travels with the call (struct call.stasis_ns,
  * set where the StasisStart is taken) and the request (areq.c).
  *
- * And one line per call once its first request is answered ("call
- * answered"): the StasisStart's way from Asterisk to the answer, stage by
+ * And one line per call once its first request (normally the answer) is
+ * answered ("call first request answered"): the StasisStart's way from Asterisk to the answer, stage by
  * stage, so a burst's latency can be taken apart (bench/burst.sh joins it
  * with Asterisk's CEL).
  */
@@ -192,10 +192,14 @@ latency_trace_answered(const struct call *c, const struct ari_result *res)
 	int64_t			 rd = latency_wall_us(t->read_ns);
 	int64_t			 sent = latency_wall_us(res->sent_ns);
 	int64_t			 done = latency_wall_us(frame_now_ns());
+	const char		*what = res->path != NULL ?
+				    strrchr(res->path, '/') : NULL;
 
-	log_info("call answered id=%s status=%ld rx_at_us=%lld "
-	    "event_to_read_us=%lld relay_us=%lld to_send_us=%lld "
-	    "served_us=%lld", c->id, res->status, (long long)rx,
+	log_info("call first request answered id=%s req=%.*s status=%ld "
+	    "rx_at_us=%lld event_to_read_us=%lld relay_us=%lld "
+	    "to_send_us=%lld served_us=%lld", c->id,
+	    what != NULL ? (int)strcspn(what + 1, "?") : 1,
+	    what != NULL ? what + 1 : "-", res->status, (long long)rx,
 	    t->ast_us != 0 && rd != 0 ? (long long)(rd - t->ast_us) : -1LL,
 	    rd != 0 ? (long long)(rx - rd) : -1LL,
 	    sent != 0 ? (long long)(sent - rx) : -1LL,
