@@ -90,7 +90,8 @@ trap 'exit 130' INT TERM
 
 # The shipped configuration, plus the benchmark's dialplan and CEL.
 mkdir "$tmp/conf"
-cp asterisk-conf/*.conf bench/asterisk/*.conf "$tmp/conf/"
+cp asterisk-conf/*.conf "$tmp/conf/"
+cp bench/asterisk/*.conf "$tmp/conf/"	# the bench's own win (rtp.conf)
 echo '#tryinclude extensions_bench.conf' >>"$tmp/conf/extensions.conf"
 sed -i '/cel_custom\.so/d' "$tmp/conf/modules.conf"
 chroot "$ROOT" install -d -o asterisk -g asterisk \
