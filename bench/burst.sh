@@ -27,9 +27,15 @@
 # BURST_SYSTEMS (default "floor mai seed"; NAME=DIR is mai built in DIR,
 # e.g. "main=/tmp/main/build" to compare builds in one run; seedws is
 # seed.py sending its requests as RESTRequest over its WebSocket),
-# BURST_TIMEOUT (seconds to wait
-# for a run's calls to end, default 180), BUILD (mai's binaries, default
-# build; `make bench-burst` builds them first).  Holds
+# BURST_TIMEOUT (seconds to wait for a run's calls to end, default 180),
+# BUILD (mai's binaries, default build; `make bench-burst` builds them
+# first).  To see where the time goes: BURST_TRACE=1 (mai logs at info;
+# each mai burst is taken apart stage by stage, the flow-worker's "call
+# first request answered" lines joined with CEL by channel id, with the
+# CPU time each process burnt and the most bytes mai left unread on a
+# connection to ARI), BURST_PERF=DIR (perf profile of Asterisk and mai
+# per mai burst, into DIR), BURST_MAI_NICE=N (mai's processes reniced to
+# N), BURST_KEEP=DIR (mai's and sipp's logs kept there).  Holds
 # the e2e lock (/var/lock/mai-e2e.lock) while Asterisk runs.
 set -eu
 cd "$(dirname "$0")/.."
@@ -38,6 +44,11 @@ RATE=${BURST_RATE:-100}
 SECS=${BURST_SECONDS:-60}
 SYSTEMS=${BURST_SYSTEMS:-"floor mai seed"}
 TMO=${BURST_TIMEOUT:-180}
+TRACE=${BURST_TRACE:-0}
+PERF=${BURST_PERF:-}
+NICE=${BURST_MAI_NICE:-}
+MAI_LOG_LEVEL=warn
+[ "$TRACE" = 0 ] || MAI_LOG_LEVEL=info
 BUILD=${BUILD:-build}
 LOCK=${MAI_E2E_LOCK:-/var/lock/mai-e2e.lock}
 AST=tests/e2e/asterisk.sh
@@ -66,6 +77,8 @@ system_stop() {
 }
 cleanup() {
 	system_stop
+	[ -z "${BURST_KEEP:-}" ] || cp "$tmp/mai.log" "$BURST_KEEP/" \
+	    2>/dev/null || true
 	"$AST" stop || true
 	"$AST" cleanup || true
 	rm -f "$ROOT/etc/asterisk/extensions_bench.conf" \
@@ -77,7 +90,8 @@ trap 'exit 130' INT TERM
 
 # The shipped configuration, plus the benchmark's dialplan and CEL.
 mkdir "$tmp/conf"
-cp asterisk-conf/*.conf bench/asterisk/*.conf "$tmp/conf/"
+cp asterisk-conf/*.conf "$tmp/conf/"
+cp bench/asterisk/*.conf "$tmp/conf/"	# the bench's own win (rtp.conf)
 echo '#tryinclude extensions_bench.conf' >>"$tmp/conf/extensions.conf"
 sed -i '/cel_custom\.so/d' "$tmp/conf/modules.conf"
 chroot "$ROOT" install -d -o asterisk -g asterisk \
@@ -107,11 +121,13 @@ system_start() {
 		chmod 644 "$tmp/flows.json"
 		env ARI_HOST=127.0.0.1 ARI_PORT=8088 ARI_USER=mai \
 		    ARI_PASSWORD="$PASS" HTTP_LISTEN="127.0.0.1:$HTTP_PORT" \
-		    MAI_USER=nobody MAI_RUNDIR="$tmp/run" LOG_LEVEL=warn \
+		    MAI_USER=nobody MAI_RUNDIR="$tmp/run" LOG_LEVEL=$MAI_LOG_LEVEL \
 		    FLOWS_FILE="$tmp/flows.json" "$bin/mai-supervisor" \
 		    2>>"$tmp/mai.log" &
 		sys_pid=$!
-		wait_app mai ;;
+		wait_app mai
+		[ -z "$NICE" ] || renice -n "$NICE" -p "$sys_pid" \
+		    $(pgrep -P "$sys_pid") >/dev/null ;;
 	seed|seedws)
 		ws=""; [ "$1" = seed ] || ws=--ws-rest
 		ARI_PASSWORD="$PASS" python3 bench/seed.py --app seed $ws \
@@ -166,6 +182,65 @@ report() {
 	    tee -a "$tmp/table"
 }
 
+# CPU time (ms) of Asterisk and each mai process so far: "name ms" lines.
+cpu_snap() {
+	for p in $(pgrep -x asterisk) $sys_pid $(pgrep -P "${sys_pid:-0}"); do
+		awk -v hz="$(getconf CLK_TCK)" '{ sub(/^[0-9]+ \(/, "");
+		    split($0, a, /\) /); split(a[2], f, " ")
+		    print a[1], (f[12] + f[13]) * 1000 / hz }' \
+		    "/proc/$p/stat" 2>/dev/null || true
+	done | awk '{ t[$1] += $2 } END { for (n in t) print n, t[n] }'
+}
+
+# What each process burnt between two cpu_snap outputs ($1, $2: files).
+cpu_delta() {
+	awk 'FNR == NR { a[$1] = $2; next } { printf "  cpu %s %d ms\n", $1,
+	    $2 - a[$1] }' "$1" "$2" | sort | tee -a "$tmp/table"
+}
+
+# A mai burst taken apart (BURST_TRACE=1): per channel of the CEL lines
+# after $1, from the flow-worker's "call first request answered" lines in mai.log (ms):
+# Stasis() entered (CEL APP_START) -> StasisStart made (its timestamp,
+# whole ms) -> ws-worker read it -> flow-worker had it -> answer request
+# began to go out -> channel Up (CEL ANSWER) -> answer's response in mai.
+trace() {
+	[ "$TRACE" != 0 ] || return 0
+	tail -n "+$(($1 + 1))" "$CEL" | awk -F, '
+	pass == 1 {
+		if ($0 !~ /call first request answered id=/) next
+		for (i = 1; i <= NF; i++) { split($i, kv, "=")
+			if (kv[1] == "id") id = kv[2]; else t[kv[1]] = kv[2] }
+		rx[id] = t["rx_at_us"] / 1e3; rel[id] = t["relay_us"] / 1e3
+		e2r[id] = t["event_to_read_us"] / 1e3
+		snd[id] = t["to_send_us"] / 1e3; srv[id] = t["served_us"] / 1e3
+		next }
+	$1 == "APP_START" && !(($5) in st) { st[$5] = $2 * 1e3 }
+	$1 == "ANSWER" && ($5) in st && !(($5) in up) { up[$5] = $2 * 1e3 }
+	function add(s, v) { n[s]++; x[s, n[s]] = v; sum[s] += v }
+	function q(s, p,   i) { i = int(n[s] * p / 100 + 0.999999)
+		return x[s, i < 1 ? 1 : i] }
+	END {
+		for (c in up) { if (!(c in rx)) continue
+			rd = rx[c] - rel[c]; made = rd - e2r[c]; sent = rx[c] + snd[c]
+			add(1, made - st[c]); add(2, e2r[c]); add(3, rel[c])
+			add(4, snd[c]); add(5, up[c] - sent)
+			add(6, sent + srv[c] - up[c]); add(7, up[c] - st[c]) }
+		split("Stasis entered -> StasisStart made|made -> ws-worker read|" \
+		    "ws-worker -> flow-worker (relay)|flow-worker -> answer sent|" \
+		    "answer sent -> channel Up|Up -> answer response|" \
+		    "total (Stasis entered -> Up)", name, "|")
+		printf "  %-36s %6s %8s %8s %8s %8s\n", "stage (" n[7] " calls)", \
+		    "", "mean", "p50", "p90", "p99"
+		for (s = 1; s <= 7; s++) { if (!n[s]) continue
+			for (i = 2; i <= n[s]; i++) { v = x[s, i]
+				for (j = i - 1; j >= 1 && x[s, j] > v; j--)
+					x[s, j + 1] = x[s, j]
+				x[s, j + 1] = v }
+			printf "  %-36s %6s %8.1f %8.1f %8.1f %8.1f\n", name[s], "",
+			    sum[s] / n[s], q(s, 50), q(s, 90), q(s, 99) } }' \
+	    pass=1 FS=" " "$tmp/mai.log" pass=2 FS=, - | tee -a "$tmp/table"
+}
+
 burst() {
 	sys=$1; n=$2; name=${3:-$1}
 	rm -f "$ROOT$SPOOL/bench/"*.call
@@ -177,10 +252,39 @@ burst() {
 	done
 	chroot "$ROOT" chown -R asterisk:asterisk "$SPOOL/bench"
 	c0=$(cel_lines); set -- $(netstat_now); o0=$1; s0=$2
+	[ "$TRACE" = 0 ] || cpu_snap >"$tmp/cpu0"
+	perf_pid=""; ss_pid=""
+	if [ "$TRACE" != 0 ] && [ "$sys" = mai ]; then
+		( while :; do ss -tnH 'dport = :8088'; sleep 0.005; done \
+		    >"$tmp/ss" ) &
+		ss_pid=$!
+	fi
+	if [ -n "$PERF" ] && [ "$sys" = mai ]; then
+		perf record -q -g -o "$tmp/perf.data" -p "$(echo $(pgrep -x \
+		    asterisk) $(pgrep -P "$sys_pid") | tr ' ' ,)" 2>/dev/null &
+		perf_pid=$!
+		sleep 1
+	fi
 	# One mv: every file lands in the spool within a few ms.
 	mv "$ROOT$SPOOL/bench/"*.call "$ROOT$SPOOL/outgoing/"
 	wait_ended "$c0" "$n"
 	report "$name" "burst $n" "$c0" "$n" "$o0" "$s0"
+	[ "$sys" != mai ] || trace "$c0"
+	if [ -n "$ss_pid" ]; then
+		kill "$ss_pid"; wait "$ss_pid" 2>/dev/null || true
+		# Bytes Asterisk sent that mai had not read yet, at most.
+		awk '$2 > m { m = $2 } END { printf "  most unread by mai on " \
+		    "a connection to ARI: %d bytes\n", m }' "$tmp/ss" |
+		    tee -a "$tmp/table"
+	fi
+	if [ -n "$perf_pid" ]; then
+		kill -INT "$perf_pid"; wait "$perf_pid" || true
+		mkdir -p "$PERF"
+		perf report -i "$tmp/perf.data" --stdio --no-children \
+		    --sort comm,dso,sym -g none 2>/dev/null | head -150 \
+		    >"$PERF/burst-$n.txt" || true
+	fi
+	[ "$TRACE" = 0 ] || { cpu_snap >"$tmp/cpu1"; cpu_delta "$tmp/cpu0" "$tmp/cpu1"; }
 	sleep "$SETTLE"
 }
 
@@ -193,6 +297,8 @@ steady() {
 	    -timeout $((SECS + TMO)) -recv_timeout $((TMO * 1000)) -nostdin \
 	    -trace_err -error_file "$tmp/sipp.err" >"$tmp/sipp.log" 2>&1 ||
 	    echo "(sipp: $(grep -c . "$tmp/sipp.err" 2>/dev/null || echo 0) error lines)"
+	[ -z "${BURST_KEEP:-}" ] || cp "$tmp/sipp.err" "$tmp/sipp.log" \
+	    "$BURST_KEEP/" 2>/dev/null || true
 	wait_ended "$c0" $((RATE * SECS))
 	report "$name" "$RATE/s ${SECS}s" "$c0" $((RATE * SECS)) "$o0" "$s0"
 	sleep "$SETTLE"

@@ -146,8 +146,11 @@ areq_done(const struct ari_result *res, void *arg)
 	struct flow	*f = r->f;
 	struct call	*c = r->call;
 
-	if (r->stasis_ns != 0 && res->fail != ARI_FAIL_CANCELLED)
+	if (r->stasis_ns != 0 && res->fail != ARI_FAIL_CANCELLED) {
 		latency_answer(f, r->stasis_ns, res->sent_ns);
+		if (c != NULL)
+			latency_trace_answered(c, res);
+	}
 	if (res->error != NULL && !r->url &&
 	    !chanq_benign(r->method, r->target, res) &&
 	    res->fail != ARI_FAIL_CANCELLED) {

@@ -125,6 +125,7 @@ ariev_stasis_start(struct flow *f, struct json_object *ev, uint64_t rx_ns)
 		return;
 	}
 	c->stasis_ns = rx_ns;
+	latency_trace_start(c, ev, rx_ns);
 	ariev_fill_call(c, ch);
 	c->fs = f->fs;
 	c->fs->refs++;

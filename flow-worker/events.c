@@ -88,6 +88,7 @@ flow_ipc_frame(struct flow *f, const struct mai_frame_hdr *hdr, size_t len)
 	case MAI_MSG_EVENT:
 		rx_ns = frame_now_ns();
 		latency_relay(f, hdr->ts_ns, rx_ns);
+		f->ev_read_ns = hdr->ts_ns;
 		flow_event_handle(f, hdr->seq, ipc_buf, len, rx_ns);
 		break;
 	case MAI_MSG_GAP_BEGIN:

@@ -24,7 +24,14 @@
 struct ari_rest;
 struct ari_result;
 
-#define FLOW_FRAMES_PER_WAKEUP	512	/* then ack and yield to the loop */
+/*
+ * Events handled per wakeup, then ack and yield to the loop: the loop is
+ * where ARI's answers are read and the pool's connections freed, so a
+ * long batch holds the answers of a burst's calls back (measured on
+ * Asterisk 22 with bench/burst.sh: 512 left them waiting for connections
+ * tens of ms; docs/performance.md).
+ */
+#define FLOW_FRAMES_PER_WAKEUP	16
 #define FLOW_COUNTERS_MS	1000
 #define FLOW_LATENCY_LOG_TICKS	10	/* counter ticks between logs */
 
@@ -292,6 +299,17 @@ struct flow;
 struct found_call;
 struct resync;
 
+/*
+ * Where a call's StasisStart was on its way to the answer (latency.c's
+ * "call first request answered" line): Asterisk made it (its "timestamp", wall clock),
+ * the ws-worker read it, this process received it (CLOCK_MONOTONIC ns).
+ */
+struct call_trace {
+	int64_t			 ast_us;	/* 0: no timestamp */
+	uint64_t		 read_ns;	/* 0: not stamped */
+	uint64_t		 rx_ns;
+};
+
 struct call {
 	LIST_ENTRY(call)	 hash;
 	TAILQ_ENTRY(call)	 dead;
@@ -328,6 +346,7 @@ struct call {
 	uint64_t		 stasis_ns;	/* its StasisStart was read
 						   (latency.c); 0 once its
 						   first request is queued */
+	struct call_trace	 trace;		/* its StasisStart's way */
 };
 
 LIST_HEAD(call_bucket, call);
@@ -414,6 +433,8 @@ struct flow {
 	struct json_tokener	*tok;
 	uint64_t		 last_seq;	/* highest event handled */
 	uint64_t		 acked_seq;	/* highest ack sent */
+	uint64_t		 ev_read_ns;	/* the event in hand: when the
+						   ws-worker read it */
 
 	struct ari_rest		*rest;
 	struct ari_rest		*botctl;	/* bot control requests */
@@ -628,6 +649,10 @@ void		 flow_event_handle(struct flow *, uint64_t, const char *, size_t,
 /* latency.c */
 void		 latency_relay(struct flow *, uint64_t, uint64_t);
 void		 latency_answer(struct flow *, uint64_t, uint64_t);
+void		 latency_trace_start(struct call *, struct json_object *,
+		    uint64_t);
+void		 latency_trace_answered(const struct call *,
+		    const struct ari_result *);
 void		 latency_log(struct flow *, int);
 void		 latency_report(struct flow *);
 

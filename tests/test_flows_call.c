@@ -83,7 +83,7 @@ assert_all_gone(long calls)
 /* Plain call, no DTMF: greeting, menu, no input, hang up. */
 START_TEST(default_flow_without_input_hangs_up)
 {
-	char	id[128];
+	char	id[128], needle[256];
 
 	start(NULL, NULL);
 	h_sim_call(&env, "exten=43720270346", id, sizeof(id));
@@ -95,6 +95,10 @@ START_TEST(default_flow_without_input_hangs_up)
 	/* MAI_STATE on entering greeting, menu and hangup. */
 	ck_assert_int_eq(h_sim_stat(&env, "variable_set"), 3);
 	ck_assert(h_log_has(&env, "state=hangup event=no_input"));
+	/* Its StasisStart's way to the answer, one line (latency.c). */
+	snprintf(needle, sizeof(needle), "call first request answered id=%s "
+	    "req=answer status=204 rx_at_us=", id);
+	ck_assert_msg(h_log_has(&env, needle), "%s", needle);
 }
 END_TEST
 
