@@ -7,8 +7,8 @@
 #   in /var/cache/mai-e2e, configured from asterisk-conf/), stopped again
 #   when mai stops;
 # - no BOT_MEDIA_HOST set and build/mai-bot built: the voice bot with the
-#   demo dialogue, on 127.0.0.1 (RTP 18092, control API 18090), stopped
-#   with mai.
+#   demo dialogue, on 127.0.0.1 (media WebSocket 18091, control API
+#   18090), stopped with mai.
 #
 # As root the workers need an unprivileged user: "mai" is created if
 # missing.  A .env file next to the Makefile (see .env.example) is read.
@@ -72,11 +72,12 @@ bot_start() {
 	    BOT_DIALOGUE_FILE=${BOT_DIALOGUE_FILE:-$here/build/dialogue.json} \
 	    "$here/build/mai-bot" &
 	bot_pid=$!
-	export BOT_MEDIA_HOST=127.0.0.1:18092
+	# Over chan_websocket (asterisk-conf/websocket_client.conf, entry
+	# "mai-bot"): 16 kHz, which the bot's speech recognition wants.
+	export BOT_MEDIA_HOST=mai-bot BOT_MEDIA_TRANSPORT=websocket
+	export BOT_MEDIA_FORMAT=slin16
 	export BOT_CONTROL_URL=http://127.0.0.1:18090
-	# The bot's speech recognition wants 16 kHz.
-	export BOT_MEDIA_FORMAT=${BOT_MEDIA_FORMAT:-slin16}
-	say "voice bot started pid=$bot_pid (RTP 127.0.0.1:18092," \
+	say "voice bot started pid=$bot_pid (media ws://127.0.0.1:18091," \
 	    "control http://127.0.0.1:18090)"
 }
 

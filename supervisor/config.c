@@ -592,14 +592,35 @@ conf_flows(struct sup_config *c, char *err, size_t errlen)
 		return -1;
 	if (conf_flows_read(c, err, errlen) == -1)
 		return -1;
-	if (c->bot_media[0] != '\0' && listen_check(c->bot_media, err,
-	    errlen) == -1)
-		return conf_err(err, errlen, "BOT_MEDIA_HOST=%s is not valid: "
-		    "use HOST:PORT of the bot's media endpoint", c->bot_media);
 	if (strcmp(c->bot_transport, "udp") != 0 &&
 	    strcmp(c->bot_transport, "websocket") != 0)
 		return conf_err(err, errlen, "BOT_MEDIA_TRANSPORT=%s is not "
 		    "valid: use udp (RTP) or websocket", c->bot_transport);
+	/*
+	 * Asterisk 22 drops slin16 RTP coming back into an externalMedia
+	 * channel (payload type 118 is in no receive map; only types up to
+	 * 34 fall back to the static table): the caller would hear nothing.
+	 */
+	if (c->bot_media[0] != '\0' && strcmp(c->bot_transport, "udp") == 0 &&
+	    strcmp(c->bot_format, "ulaw") != 0 &&
+	    strcmp(c->bot_format, "alaw") != 0)
+		return conf_err(err, errlen, "BOT_MEDIA_FORMAT=%s is not valid "
+		    "with BOT_MEDIA_TRANSPORT=udp: Asterisk plays no %s RTP back "
+		    "from the bot; use ulaw, or BOT_MEDIA_TRANSPORT=websocket for "
+		    "16 kHz", c->bot_format, c->bot_format);
+	/* chan_websocket: the name of a websocket_client.conf connection. */
+	if (c->bot_media[0] != '\0' &&
+	    strcmp(c->bot_transport, "websocket") == 0 &&
+	    strspn(c->bot_media, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
+	    "qrstuvwxyz0123456789_.-") != strlen(c->bot_media))
+		return conf_err(err, errlen, "BOT_MEDIA_HOST=%s is not valid: "
+		    "with BOT_MEDIA_TRANSPORT=websocket it names a connection "
+		    "in Asterisk's websocket_client.conf (e.g. mai-bot)",
+		    c->bot_media);
+	if (c->bot_media[0] != '\0' && strcmp(c->bot_transport, "udp") == 0 &&
+	    listen_check(c->bot_media, err, errlen) == -1)
+		return conf_err(err, errlen, "BOT_MEDIA_HOST=%s is not valid: "
+		    "use HOST:PORT of the bot's media endpoint", c->bot_media);
 	if (c->bot_media[0] != '\0' && strcmp(c->bot_transport, "udp") == 0 &&
 	    !conf_numeric_hostport(c->bot_media))
 		return conf_err(err, errlen, "BOT_MEDIA_HOST=%s is not valid: "
