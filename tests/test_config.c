@@ -101,10 +101,18 @@ START_TEST(bad_bot_settings)
 	const char *host[] = { "BOT_MEDIA_HOST=bot:18092", NULL };
 	const char *ctl[] = { "BOT_CONTROL_URL=bot:18090", NULL };
 	const char *tr[] = { "BOT_MEDIA_TRANSPORT=tcp", NULL };
+	const char *slin[] = { "BOT_MEDIA_HOST=127.0.0.1:18092",
+	    "BOT_MEDIA_FORMAT=slin16", NULL };
+	const char *ws[] = { "BOT_MEDIA_HOST=bot:18091",
+	    "BOT_MEDIA_TRANSPORT=websocket", NULL };
 	expect_config_error(host, "BOT_MEDIA_HOST=bot:18092 is not valid: "
 	    "Asterisk's RTP channel takes a numeric address");
 	expect_config_error(ctl, "BOT_CONTROL_URL=bot:18090 is not valid");
 	expect_config_error(tr, "BOT_MEDIA_TRANSPORT=tcp is not valid");
+	expect_config_error(slin, "BOT_MEDIA_FORMAT=slin16 is not valid with "
+	    "BOT_MEDIA_TRANSPORT=udp");
+	expect_config_error(ws, "names a connection in Asterisk's "
+	    "websocket_client.conf");
 }
 END_TEST
 
