@@ -504,6 +504,20 @@ h_number_after(int port, const char *path, const char *key)
 	return v;
 }
 
+/*
+ * The simulator ended `calls` calls and holds no channel and no bridge
+ * (within the usual wait): what a call leaves behind in "Asterisk".
+ */
+void
+h_sim_assert_gone(struct h_env *e, long calls)
+{
+	ck_assert_msg(H_WAIT_FOR(h_sim_stat(e, "calls_ended") == calls),
+	    "calls_ended=%ld", h_sim_stat(e, "calls_ended"));
+	ck_assert_msg(H_WAIT_FOR(h_sim_stat(e, "channels") == 0 &&
+	    h_sim_stat(e, "bridges") == 0), "channels=%ld bridges=%ld",
+	    h_sim_stat(e, "channels"), h_sim_stat(e, "bridges"));
+}
+
 long
 h_sim_stat(struct h_env *e, const char *name)
 {

@@ -49,6 +49,7 @@ void	 h_write_file(const char *, const char *);
 void	 h_flows_start(struct h_env *, const char *, const char *,
 	    const char *);
 long	 h_sim_stat(struct h_env *, const char *);
+void	 h_sim_assert_gone(struct h_env *, long);
 pid_t	 h_sup_start(struct h_env *, const char *const *);
 int	 h_sup_run(struct h_env *, const char *const *, const char *const *,
 	    char *, size_t);

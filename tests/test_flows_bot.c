@@ -172,16 +172,6 @@ start_bot_flow(int port)
 	ck_assert(h_wait_log(&env, "call flows loaded"));
 }
 
-static void
-assert_all_gone(void)
-{
-	ck_assert_msg(H_WAIT_FOR(h_sim_stat(&env, "calls_ended") == 1),
-	    "calls_ended=%ld", h_sim_stat(&env, "calls_ended"));
-	ck_assert_msg(H_WAIT_FOR(h_sim_stat(&env, "channels") == 0 &&
-	    h_sim_stat(&env, "bridges") == 0), "channels=%ld bridges=%ld",
-	    h_sim_stat(&env, "channels"), h_sim_stat(&env, "bridges"));
-}
-
 /* "key":"value is in the JSON text (json-c writes it plain). */
 static void
 assert_field(const char *body, const char *key, const char *value)
@@ -219,7 +209,7 @@ START_TEST(bot_result_picks_the_state)
 	ck_assert(h_wait_log(&env, "bot ended the conversation "
 	    "result=transfer"));
 	ck_assert(h_wait_log(&env, "flow=main state=xfer event=bot"));
-	assert_all_gone();
+	h_sim_assert_gone(&env, 1);
 	/* MAI_STATE: talk, its bridged leg, xfer; BOT_TOPIC, BOT_RESULT. */
 	ck_assert_int_eq(h_sim_stat(&env, "variable_set"), 5);
 	free(req);
@@ -238,7 +228,7 @@ START_TEST(bot_other_result_takes_bot)
 	h_sim_call(&env, "exten=777", id, sizeof(id));
 	req = bot_wait_request(1);
 	ck_assert(h_wait_log(&env, "flow=main state=other event=bot"));
-	assert_all_gone();
+	h_sim_assert_gone(&env, 1);
 	free(req);
 }
 END_TEST
@@ -255,7 +245,7 @@ START_TEST(bot_failure_is_an_error)
 	h_sim_call(&env, "exten=777", id, sizeof(id));
 	ck_assert(h_wait_log(&env, "bot control failed"));
 	ck_assert(h_wait_log(&env, "flow=main state=failed"));
-	assert_all_gone();
+	h_sim_assert_gone(&env, 1);
 	ck_assert(H_WAIT_FOR(h_metric(&env, "mai_flow_webhook_errors_total")
 	    == 1));
 }
@@ -271,7 +261,7 @@ START_TEST(bot_unreachable_is_an_error)
 	h_sim_call(&env, "exten=777", id, sizeof(id));
 	ck_assert(h_wait_log(&env, "bot control failed"));
 	ck_assert(h_wait_log(&env, "flow=main state=failed"));
-	assert_all_gone();
+	h_sim_assert_gone(&env, 1);
 }
 END_TEST
 
@@ -288,7 +278,7 @@ START_TEST(caller_hangup_mid_conversation)
 	ck_assert(H_WAIT_FOR(h_sim_stat(&env, "bridge_add") == 1));
 	snprintf(cmd, sizeof(cmd), "hangup?channel=%s", id);
 	ck_assert_int_eq(h_sim_ctl(&env, cmd), 200);
-	assert_all_gone();
+	h_sim_assert_gone(&env, 1);
 	/* The bot's late answer finds nobody: no state runs. */
 	bot_release();
 	h_sleep_ms(300);
@@ -324,7 +314,7 @@ START_TEST(restart_asks_the_bot_again)
 	assert_field(req2, "call", id);
 	bot_release();
 	ck_assert(h_wait_log(&env, "flow=main state=xfer event=bot"));
-	assert_all_gone();
+	h_sim_assert_gone(&env, 1);
 	ck_assert_int_eq(h_sim_stat(&env, "external_media"), 1);
 	free(req1);
 	free(req2);

@@ -70,16 +70,6 @@ dtmf(const char *id, const char *digits)
 }
 
 /* The call is over and left nothing behind in "Asterisk". */
-static void
-assert_all_gone(long calls)
-{
-	ck_assert_msg(H_WAIT_FOR(h_sim_stat(&env, "calls_ended") == calls),
-	    "calls_ended=%ld", h_sim_stat(&env, "calls_ended"));
-	ck_assert_msg(H_WAIT_FOR(h_sim_stat(&env, "channels") == 0 &&
-	    h_sim_stat(&env, "bridges") == 0), "channels=%ld bridges=%ld",
-	    h_sim_stat(&env, "channels"), h_sim_stat(&env, "bridges"));
-}
-
 /* Plain call, no DTMF: greeting, menu, no input, hang up. */
 START_TEST(default_flow_without_input_hangs_up)
 {
@@ -88,7 +78,7 @@ START_TEST(default_flow_without_input_hangs_up)
 	start(NULL, NULL);
 	h_sim_call(&env, "exten=43720270346", id, sizeof(id));
 	ck_assert(wait_state(id, "hangup"));
-	assert_all_gone(1);
+	h_sim_assert_gone(&env, 1);
 	ck_assert_int_eq(h_sim_stat(&env, "answer"), 1);
 	ck_assert_int_eq(h_sim_stat(&env, "play"), 2);
 	ck_assert_int_eq(h_sim_stat(&env, "hangup"), 1);
@@ -111,7 +101,7 @@ START_TEST(default_flow_2_says_goodbye)
 	ck_assert(wait_state(id, "menu"));
 	dtmf(id, "2");
 	ck_assert(wait_state(id, "goodbye"));
-	assert_all_gone(1);
+	h_sim_assert_gone(&env, 1);
 	ck_assert_int_eq(h_sim_stat(&env, "play"), 3);
 	ck_assert_int_eq(h_sim_stat(&env, "hangup"), 1);
 	ck_assert(h_log_has(&env, "state=goodbye event=digits:2"));
@@ -130,7 +120,7 @@ START_TEST(default_flow_1_without_bot_is_unavailable)
 	ck_assert(wait_state(id, "unavailable"));
 	ck_assert(h_wait_log(&env, "state=menu event=done"));
 	ck_assert_int_eq(h_sim_stat(&env, "external_media"), 0);
-	assert_all_gone(1);
+	h_sim_assert_gone(&env, 1);
 }
 END_TEST
 
@@ -150,7 +140,7 @@ START_TEST(default_flow_1_bot_cleaned_up_on_hangup)
 	ck_assert_int_eq(h_sim_stat(&env, "bridges"), 1);
 	snprintf(cmd, sizeof(cmd), "hangup?channel=%s", id);
 	ck_assert_int_eq(h_sim_ctl(&env, cmd), 200);
-	assert_all_gone(1);
+	h_sim_assert_gone(&env, 1);
 	ck_assert(h_log_has(&env, "why=ChannelHangupRequest"));
 }
 END_TEST
@@ -195,7 +185,7 @@ START_TEST(bot_bridged_only_once_leg_in_stasis)
 	ck_assert(!h_log_has(&env, "state=unavailable"));
 	snprintf(cmd, sizeof(cmd), "hangup?channel=%s", id);
 	ck_assert_int_eq(h_sim_ctl(&env, cmd), 200);
-	assert_all_gone(1);
+	h_sim_assert_gone(&env, 1);
 }
 END_TEST
 
@@ -218,7 +208,7 @@ START_TEST(dial_bad_endpoint_fails)
 	/* AGENT is not set: ${AGENT} expands to "", "PJSIP/" is refused. */
 	h_sim_call(&env, "exten=1", id, sizeof(id));
 	ck_assert(wait_state(id, "nobody"));
-	assert_all_gone(1);
+	h_sim_assert_gone(&env, 1);
 	ck_assert_int_eq(h_sim_stat(&env, "originate"), 1);
 	ck_assert_int_eq(h_sim_stat(&env, "bridge_create"), 0);
 }
@@ -240,7 +230,7 @@ START_TEST(dial_bridges_and_cleans_up)
 	ck_assert_int_eq(h_sim_stat(&env, "channels"), 2);
 	snprintf(cmd, sizeof(cmd), "hangup?channel=%s", id);
 	ck_assert_int_eq(h_sim_ctl(&env, cmd), 200);
-	assert_all_gone(1);
+	h_sim_assert_gone(&env, 1);
 }
 END_TEST
 
@@ -258,7 +248,7 @@ START_TEST(dial_busy_fails_over)
 	h_sim_call(&env, "exten=1", id, sizeof(id));
 	ck_assert(wait_state(id, "nobody"));
 	ck_assert(h_log_has(&env, "state=nobody event=dial_failed"));
-	assert_all_gone(1);
+	h_sim_assert_gone(&env, 1);
 	ck_assert_int_eq(h_sim_stat(&env, "bridge_create"), 0);
 }
 END_TEST
@@ -322,7 +312,7 @@ START_TEST(webhook_answer_picks_the_state)
 	h_sim_call(&env, "exten=777&caller=4711", id, sizeof(id));
 	ck_assert(wait_state(id, "b"));
 	ck_assert(h_log_has(&env, "state=b event=webhook"));
-	assert_all_gone(1);
+	h_sim_assert_gone(&env, 1);
 	/* LANG, CHOICE and MAI_STATE twice. */
 	ck_assert_int_eq(h_sim_stat(&env, "variable_set"), 4);
 	ck_assert_ptr_nonnull(fp = fopen(saved, "r"));
@@ -374,7 +364,7 @@ START_TEST(restart_resumes_the_call)
 	ck_assert_msg(h_wait_log(&env, needle), "%s", needle);
 	ck_assert(wait_state(id, "menu"));
 	dtmf(id, "2");
-	assert_all_gone(1);
+	h_sim_assert_gone(&env, 1);
 	/* Started once; the replayed StasisStart found it running. */
 	snprintf(needle, sizeof(needle), "call started id=%s exten=43720270346 "
 	    "caller=1001 flow=main state=greeting why=start", id);
@@ -450,7 +440,7 @@ START_TEST(restart_resumes_beyond_1mib)
 	ck_assert_msg(H_WAIT_FOR(h_sim_stat(&env, "playbacks_active") == n),
 	    "playbacks_active=%ld", h_sim_stat(&env, "playbacks_active"));
 	ck_assert_int_eq(h_sim_ctl(&env, "hangup?all=1"), 200);
-	assert_all_gone(n);
+	h_sim_assert_gone(&env, n);
 }
 END_TEST
 
@@ -486,7 +476,7 @@ START_TEST(actions_play_stop_record_continue)
 	ck_assert(wait_state(id, "s3"));
 	ck_assert(h_log_has(&env, "state=s3 event=dtmf:5"));
 	ck_assert(wait_state(id, "s4"));
-	assert_all_gone(1);
+	h_sim_assert_gone(&env, 1);
 	ck_assert_int_eq(h_sim_stat(&env, "play"), 2);
 	ck_assert_int_eq(h_sim_stat(&env, "stop_playback"), 2);
 	ck_assert_int_eq(h_sim_stat(&env, "record"), 1);

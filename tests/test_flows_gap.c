@@ -110,16 +110,6 @@ sim_find(const char *path, const char *prefix, char *id, size_t size)
 	free(r);
 }
 
-static void
-assert_all_gone(void)
-{
-	ck_assert_msg(H_WAIT_FOR(h_sim_stat(&env, "calls_ended") == 1),
-	    "calls_ended=%ld", h_sim_stat(&env, "calls_ended"));
-	ck_assert_msg(H_WAIT_FOR(h_sim_stat(&env, "channels") == 0 &&
-	    h_sim_stat(&env, "bridges") == 0), "channels=%ld bridges=%ld",
-	    h_sim_stat(&env, "channels"), h_sim_stat(&env, "bridges"));
-}
-
 /* The sound ends while the ws-worker is dead: the flow goes on to bye. */
 START_TEST(playback_ended_in_gap_goes_on)
 {
@@ -136,7 +126,7 @@ START_TEST(playback_ended_in_gap_goes_on)
 	gap_close();
 	ck_assert(h_wait_log(&env, "flow=main state=bye event=done"));
 	ck_assert(h_log_has(&env, "ended during a WebSocket gap"));
-	assert_all_gone();
+	h_sim_assert_gone(&env, 1);
 }
 END_TEST
 
@@ -152,7 +142,7 @@ START_TEST(caller_gone_in_gap_ends_the_call)
 	ctl("hangup?channel=%s", id);
 	gap_close();
 	ck_assert(h_wait_log(&env, "why=gone during a WebSocket gap"));
-	assert_all_gone();
+	h_sim_assert_gone(&env, 1);
 	ck_assert(!h_log_has(&env, "state=bye"));
 }
 END_TEST
@@ -169,7 +159,7 @@ START_TEST(gather_prompt_ended_in_gap_gives_no_input)
 	ctl("playbacks_end%s", "");
 	gap_close();
 	ck_assert(h_wait_log(&env, "flow=main state=bye event=no_input"));
-	assert_all_gone();
+	h_sim_assert_gone(&env, 1);
 }
 END_TEST
 
@@ -186,7 +176,7 @@ START_TEST(recording_ended_in_gap_goes_on)
 	ck_assert(H_WAIT_FOR(h_sim_stat(&env, "recordings_active") == 0));
 	gap_close();
 	ck_assert(h_wait_log(&env, "flow=main state=bye event=done"));
-	assert_all_gone();
+	h_sim_assert_gone(&env, 1);
 }
 END_TEST
 
@@ -204,7 +194,7 @@ START_TEST(dialled_leg_gone_in_gap_gives_dial_ended)
 	ctl("hangup?channel=%s", leg);
 	gap_close();
 	ck_assert(h_wait_log(&env, "flow=main state=bye event=dial_ended"));
-	assert_all_gone();
+	h_sim_assert_gone(&env, 1);
 }
 END_TEST
 
@@ -222,7 +212,7 @@ START_TEST(bot_leg_gone_in_gap_gives_bot_ended)
 	ctl("hangup?channel=%s", leg);
 	gap_close();
 	ck_assert(h_wait_log(&env, "flow=main state=bye event=bot_ended"));
-	assert_all_gone();
+	h_sim_assert_gone(&env, 1);
 }
 END_TEST
 
@@ -243,7 +233,7 @@ START_TEST(state_limit_leads_to_fallback)
 	h_sim_call(&env, "exten=1", id, sizeof(id));
 	ck_assert(h_wait_log(&env, "state=talk: timeout: fallback state"));
 	ck_assert(h_wait_log(&env, "flow=main state=other event=timeout"));
-	assert_all_gone();
+	h_sim_assert_gone(&env, 1);
 }
 END_TEST
 
@@ -257,7 +247,7 @@ START_TEST(call_started_unseen_is_taken_up)
 	h_sim_call(&env, "exten=1", id, sizeof(id));
 	ck_assert(H_WAIT_FOR(h_sim_stat(&env, "playbacks_active") == 1));
 	ctl("hangup?channel=%s", id);
-	assert_all_gone();
+	h_sim_assert_gone(&env, 1);
 	ctl("reset_calls%s", "");
 	/* Held: a phantom keeps the app, so the call lands unseen. */
 	ctl("replaced?app=%s", "mai");
@@ -268,7 +258,7 @@ START_TEST(call_started_unseen_is_taken_up)
 	ck_assert(H_WAIT_FOR(h_sim_stat(&env, "playbacks_active") == 1));
 	ctl("playbacks_end%s", "");
 	ck_assert(h_wait_log(&env, "flow=main state=bye event=done"));
-	assert_all_gone();
+	h_sim_assert_gone(&env, 1);
 }
 END_TEST
 

@@ -122,16 +122,6 @@ wait_new_flow_worker(pid_t old)
 	ck_assert(h_wait_worker(&env, "flow-worker", old, &now));
 }
 
-static void
-assert_all_gone(void)
-{
-	ck_assert_msg(H_WAIT_FOR(h_sim_stat(&env, "calls_ended") == 1),
-	    "calls_ended=%ld", h_sim_stat(&env, "calls_ended"));
-	ck_assert_msg(H_WAIT_FOR(h_sim_stat(&env, "channels") == 0 &&
-	    h_sim_stat(&env, "bridges") == 0), "channels=%ld bridges=%ld",
-	    h_sim_stat(&env, "channels"), h_sim_stat(&env, "bridges"));
-}
-
 /*
  * A caller bridged with a dialled Local leg (caller, ;1, ;2).  Waits for
  * MAI_STATE to name the bridge: state entry, ringing, bridged.
@@ -176,7 +166,7 @@ START_TEST(dial_leg_is_adopted_then_its_hangup_goes_on)
 	/* The agent hangs up: dial_ended, as without the crash. */
 	sim_hangup(leg);
 	ck_assert(h_wait_log(&env, "flow=main state=bye event=dial_ended"));
-	assert_all_gone();
+	h_sim_assert_gone(&env, 1);
 	ck_assert_int_eq(h_sim_stat(&env, "originate"), 1);
 }
 END_TEST
@@ -207,7 +197,7 @@ START_TEST(bot_leg_is_adopted_then_its_end_goes_on)
 	/* The bot hangs up its leg: bot_ended. */
 	sim_hangup(leg);
 	ck_assert(h_wait_log(&env, "flow=main state=bye event=bot_ended"));
-	assert_all_gone();
+	h_sim_assert_gone(&env, 1);
 	ck_assert_int_eq(h_sim_stat(&env, "external_media"), 1);
 	free(r);
 }
@@ -258,7 +248,7 @@ START_TEST(ringing_leg_is_adopted_and_bridged_on_answer)
 	one_bridge(id, leg, bridge, sizeof(bridge));
 	ck_assert_int_eq(h_sim_stat(&env, "originate"), 1);
 	sim_hangup(id);
-	assert_all_gone();
+	h_sim_assert_gone(&env, 1);
 	ck_assert_int_eq(h_sim_stat(&env, "originate"), 1);
 }
 END_TEST
@@ -292,7 +282,7 @@ START_TEST(leg_answered_while_no_worker_ran_is_bridged_once)
 	ck_assert(!h_log_has(&env, "dialled leg answered"));
 	sim_hangup(leg);
 	ck_assert(h_wait_log(&env, "flow=main state=bye event=dial_ended"));
-	assert_all_gone();
+	h_sim_assert_gone(&env, 1);
 }
 END_TEST
 
@@ -314,7 +304,7 @@ START_TEST(leg_gone_while_no_worker_ran_ends_the_dial)
 	ck_assert(h_wait_log(&env, "its leg ended while no flow-worker ran: "
 	    "dial_ended"));
 	ck_assert(h_wait_log(&env, "flow=main state=bye event=dial_ended"));
-	assert_all_gone();
+	h_sim_assert_gone(&env, 1);
 	ck_assert(h_log_has(&env, "legs adopted=0, old legs hung up=0, old "
 	    "bridges destroyed=1"));
 	ck_assert_int_eq(h_sim_stat(&env, "originate"), 1);
@@ -342,7 +332,7 @@ START_TEST(leg_without_its_caller_is_hung_up)
 	    "legs without their caller hung up=1"));
 	ck_assert(h_wait_log(&env, "reconcile: done, legs adopted=0, old legs "
 	    "hung up=1, old bridges destroyed=1"));
-	assert_all_gone();
+	h_sim_assert_gone(&env, 1);
 	ck_assert_int_eq(h_sim_stat(&env, "originate"), 1);
 }
 END_TEST
@@ -380,7 +370,7 @@ START_TEST(unrecorded_leg_is_hung_up_and_the_state_runs_again)
 	one_bridge(id, now, nb, sizeof(nb));
 	ck_assert_str_ne(nb, bridge);
 	sim_hangup(id);
-	assert_all_gone();
+	h_sim_assert_gone(&env, 1);
 	free(r);
 }
 END_TEST
