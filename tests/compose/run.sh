@@ -224,7 +224,7 @@ say "ok: bot call: the bot heard the question, the caller heard '$heard'; mai-bo
 phase bot
 
 # Privileges: workers as mai, no_new_privs, seccomp filter, no capabilities;
-# the supervisor as root with only SETUID, SETGID and KILL.
+# the supervisor as root with only SETUID, SETGID, KILL and SETPCAP.
 mai_uid=$(C exec -T orchestrator id -u mai | tr -dc 0-9)
 case $mai_uid in ''|0) fail "no unprivileged user mai in the image" ;; esac
 for w in ws-worker flow-worker health-worker; do
@@ -239,7 +239,7 @@ done
 sp=$(pid_of supervisor)
 [ "$(status_of "$sp" Uid)" = "0 0 0 0" ] || fail "supervisor not root"
 cap=$(status_of "$sp" CapEff)
-[ "$cap" = 00000000000000e0 ] || fail "supervisor CapEff $cap, want 00000000000000e0 (KILL SETGID SETUID)"
+[ "$cap" = 00000000000001e0 ] || fail "supervisor CapEff $cap, want 00000000000001e0 (KILL SETGID SETUID SETPCAP)"
 say "ok: workers uid $mai_uid (mai), NoNewPrivs 1, Seccomp 2, CapEff 0; supervisor CapEff $cap"
 
 # An ops restart of one worker restarts only that worker.
