@@ -162,8 +162,15 @@ proc_exec_child(struct worker *w, int fd, const char *path)
 		_exit(127);
 	/* Nothing but stdio and the supervisor socket crosses exec. */
 	close_range(MAI_IPC_FD + 1, ~0U, 0);
-	if (proc_drop_bounding(sup->conf.drop_user) == -1)
-		_exit(127);	/* never run a worker that could regain root */
+	if (proc_drop_bounding(sup->conf.drop_user) == -1) {
+		/* Never run a worker that could regain root; say why. */
+		static const char msg[] = "mai-supervisor: cannot empty the "
+		    "capability bounding set before exec (give the supervisor "
+		    "CAP_SETPCAP): worker not started\n";
+
+		(void)!write(2, msg, sizeof(msg) - 1);
+		_exit(127);
+	}
 	execve(path, argv, envp);
 	_exit(127);
 }
