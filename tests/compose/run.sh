@@ -218,7 +218,7 @@ C cp edge:/tmp/mai-e2e-bot-heard.wav "$LOGS/heard.wav" >/dev/null ||
 sox "$LOGS/heard.wav" -r 16000 -c 1 -b 16 "$LOGS/heard16.wav" &&
     printf '#JSGF V1.0;\ngrammar t;\npublic <u> = <w>+;\n<w> = we | are | open | monday | to | friday | from | nine | in | the | morning | five | evening;\n' >"$LOGS/answer.gram" ||
     fail "sox could not read the recording"
-heard=$(pocketsphinx_continuous -infile "$LOGS/heard16.wav" -jsgf "$LOGS/answer.gram" -logfn /dev/null 2>/dev/null)
+heard=$(pocketsphinx_continuous -infile "$LOGS/heard16.wav" -jsgf "$LOGS/answer.gram" -logfn /dev/null 2>/dev/null | tr -s '\n' ' ')
 case $heard in
 *open*|*monday*|*friday*) ;;
 *) fail "the caller did not hear the answer (pocketsphinx: '$heard')" ;;
