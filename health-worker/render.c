@@ -103,24 +103,10 @@ worker_cond(const struct mai_worker_status *w, enum worker_cond c)
 }
 
 static int
-ready_workers_ok(const struct health_state *st)
-{
-	int	r, c;
-
-	for (r = 0; r < MAI_ROLE_COUNT; r++)
-		for (c = 0; c < COND_COUNT; c++)
-			if (worker_cond(&st->snap.workers[r],
-			    (enum worker_cond)c))
-				return 0;
-	return 1;
-}
-
-static int
 ready_ok(const struct health_state *st)
 {
-	return ready_check(st, CHECK_EDGE) && ready_check(st, CHECK_AUTH) &&
-	    ready_check(st, CHECK_WS) && ready_check(st, CHECK_EVENTS) &&
-	    !ready_check(st, CHECK_APP_REPLACED) && ready_workers_ok(st);
+	/* The one rule (common/ready.c), also the flow-worker's for claims. */
+	return st->have_snap && snapshot_ready(&st->snap);
 }
 
 /* Append to a cached answer; an overflow empties it and says so once. */
