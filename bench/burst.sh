@@ -25,8 +25,10 @@
 # Environment: BURST_SIZES (default "200 600"), BURST_RATE (calls/s,
 # default 100; 0: no steady run), BURST_SECONDS (default 60),
 # BURST_SYSTEMS (default "floor mai seed"; NAME=DIR is mai built in DIR,
-# e.g. "main=/tmp/main/build" to compare builds in one run; seedws is
-# seed.py sending its requests as RESTRequest over its WebSocket),
+# e.g. "main=/tmp/main/build" to compare builds in one run; mai-all is
+# mai with ARI_EVENT_FILTER=0, every event of the system written to it;
+# seedws is seed.py sending its requests as RESTRequest over its
+# WebSocket),
 # BURST_TIMEOUT (seconds to wait for a run's calls to end, default 180),
 # BUILD (mai's binaries, default build; `make bench-burst` builds them
 # first).  To see where the time goes: BURST_TRACE=1 (mai logs at info;
@@ -115,13 +117,15 @@ wait_app() {
 system_start() {
 	case $1 in
 	floor) ;;
-	mai)
+	mai|mai-all)
 		bin=${2:-$BUILD}
+		filter=1; [ "$1" = mai ] || filter=0
 		cp bench/flow-short.json "$tmp/flows.json"
 		chmod 644 "$tmp/flows.json"
 		env ARI_HOST=127.0.0.1 ARI_PORT=8088 ARI_USER=mai \
 		    ARI_PASSWORD="$PASS" HTTP_LISTEN="127.0.0.1:$HTTP_PORT" \
 		    MAI_USER=nobody MAI_RUNDIR="$tmp/run" LOG_LEVEL=$MAI_LOG_LEVEL \
+		    ARI_EVENT_FILTER=$filter \
 		    FLOWS_FILE="$tmp/flows.json" "$bin/mai-supervisor" \
 		    2>>"$tmp/mai.log" &
 		sys_pid=$!
@@ -310,12 +314,16 @@ for spec in $SYSTEMS; do
 	name=${spec%%=*}; sys=$name; dir=""
 	[ "$spec" = "$name" ] || { sys=mai; dir=${spec#*=}; }
 	system_start "$sys" "$dir"
-	# The dialplan context: seedws is seed.py with --ws-rest.
-	[ "$sys" != seedws ] || sys=seed
+	# The dialplan context: seedws is seed.py with --ws-rest, mai-all is mai.
+	case $sys in seedws) sys=seed ;; mai-all) sys=mai ;; esac
 	for n in $SIZES; do
 		burst "$sys" "$n" "$name"
 	done
 	[ "$RATE" -eq 0 ] || steady "$sys" "$name"
+	[ "$sys" != mai ] || curl -s "http://127.0.0.1:$HTTP_PORT/metrics" |
+	    awk -v sys="$name" '$1 == "mai_ws_events_in_total" {
+		printf "  %s: %d ARI events read over its runs\n", sys, $2 }' |
+	    tee -a "$tmp/table"
 	if [ "$spec" = mai ]; then
 		curl -s "http://127.0.0.1:$HTTP_PORT/metrics" |
 		    awk '/^mai_flow_answer_latency_seconds_(count|max)/' \

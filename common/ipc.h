@@ -113,7 +113,8 @@ struct mai_config {
 	uint8_t		log_level;
 	uint8_t		log_json;
 	uint8_t		drop_user;	/* 1: switch to uid/gid below */
-	uint8_t		pad[2];
+	uint8_t		ari_event_filter; /* 1: ask ARI for mai's events only */
+	uint8_t		pad[1];
 	uint32_t	uid;
 	uint32_t	gid;
 	uint32_t	ping_interval_ms;

@@ -5,7 +5,9 @@
  * (an id that starts with "mai-" and ends with its caller's id).
  * Playbacks and recordings name their channel in target_uri.  Anything
  * else, and events about channels that are not ours, are ignored: with
- * subscribeAll the WebSocket carries every channel on the system.
+ * subscribeAll the WebSocket carries every channel on the system.  A
+ * type handled here must be in ws-worker/evfilter.c's list, the only
+ * types Asterisk is asked to send.
  */
 #include <string.h>
 

@@ -47,6 +47,7 @@ struct conf_var {
 static struct conf_var conf_vars[] = {
 	{ .name = "ARI_HOST" }, { .name = "ARI_PORT" }, { .name = "ARI_USER" }, { .name = "ARI_PASSWORD" },
 	{ .name = "ARI_PASSWORD_FILE" }, { .name = "ARI_APP" }, { .name = "ARI_TLS" },
+	{ .name = "ARI_EVENT_FILTER" },
 	{ .name = "HTTP_LISTEN" }, { .name = "MAI_USER" }, { .name = "MAI_RUNDIR" },
 	{ .name = "MAI_LIBEXEC_DIR" }, { .name = "LOG_LEVEL" }, { .name = "LOG_FORMAT" },
 	{ .name = "MAI_EVENT_QUEUE_MAX" }, { .name = "MAI_EVENT_QUEUE_BYTES" },
@@ -406,7 +407,7 @@ conf_names(struct sup_config *c, char *err, size_t errlen)
 static int
 conf_numbers(struct sup_config *c, char *err, size_t errlen)
 {
-	uint64_t	v[11];
+	uint64_t	v[12];
 
 	if (conf_uint("ARI_PORT", "8088", 1, 65535, &v[0], err, errlen) ||
 	    conf_uint("ARI_TLS", "0", 0, 1, &v[1], err, errlen) ||
@@ -427,7 +428,8 @@ conf_numbers(struct sup_config *c, char *err, size_t errlen)
 	    conf_uint("HTTP_HEADER_TIMEOUT_MS", "5000", 100, 600000, &v[9],
 	    err, errlen) ||
 	    conf_uint("HTTP_MAX_CONNECTIONS", "256", 1, 10000, &v[10],
-	    err, errlen))
+	    err, errlen) ||
+	    conf_uint("ARI_EVENT_FILTER", "1", 0, 1, &v[11], err, errlen))
 		return -1;
 	if (v[7] > v[6])
 		return conf_err(err, errlen, "ARI_PROBE_TIMEOUT_MS=%llu is "
@@ -444,6 +446,7 @@ conf_numbers(struct sup_config *c, char *err, size_t errlen)
 	c->stop_grace_ms = (uint32_t)v[8];
 	c->http_header_timeout_ms = (uint32_t)v[9];
 	c->http_max_conns = (uint32_t)v[10];
+	c->ari_event_filter = v[11] != 0;
 	return 0;
 }
 
@@ -735,8 +738,9 @@ config_load(struct sup_config *c, char *err, size_t errlen)
 void
 config_print(const struct sup_config *c, FILE *fp)
 {
-	fprintf(fp, "ARI_HOST=%s\nARI_PORT=%u\nARI_TLS=%d\nARI_USER=%s\n",
-	    c->ari_host, c->ari_port, c->ari_tls, c->ari_user);
+	fprintf(fp, "ARI_HOST=%s\nARI_PORT=%u\nARI_TLS=%d\nARI_USER=%s\n"
+	    "ARI_EVENT_FILTER=%d\n", c->ari_host, c->ari_port, c->ari_tls,
+	    c->ari_user, c->ari_event_filter);
 	if (c->ari_password_file[0] != '\0')
 		fprintf(fp, "ARI_PASSWORD_FILE=%s\n", c->ari_password_file);
 	fprintf(fp, "ARI_PASSWORD=********\nARI_APP=%s\nHTTP_LISTEN=%s\n"
@@ -772,6 +776,7 @@ config_to_wire(const struct sup_config *c, struct mai_config *w)
 	strcpy(w->ari_app, c->ari_app);
 	w->ari_port = c->ari_port;
 	w->ari_tls = c->ari_tls;
+	w->ari_event_filter = c->ari_event_filter;
 	w->log_level = (uint8_t)c->log_level;
 	w->log_json = c->log_json;
 	w->drop_user = c->drop_user;

@@ -46,6 +46,7 @@ struct sup_config {
 	char		 ari_app[64];
 	uint16_t	 ari_port;
 	bool		 ari_tls;
+	bool		 ari_event_filter;	/* only the events mai uses */
 	char		 http_listen[128];
 	char		 mai_user[64];
 	bool		 drop_user;

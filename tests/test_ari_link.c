@@ -99,6 +99,51 @@ START_TEST(application_taken_back_after_asterisk_restart)
 }
 END_TEST
 
+/* GET /ari/applications/mai, as the simulator answers it, into r. */
+static int
+app_get(void)
+{
+	return h_http_auth(env.ari_port, "GET", "/ari/applications/mai",
+	    "Basic bWFpOm12b2ljZTg5MDghIw==", r);
+}
+
+static bool
+app_filtered(void)
+{
+	return app_get() == 200 &&
+	    strstr(r->body, "{\"type\":\"StasisStart\"}") != NULL &&
+	    strstr(r->body, "{\"type\":\"ChannelUserevent\"}") != NULL &&
+	    strstr(r->body, "ChannelVarset") == NULL;
+}
+
+/*
+ * The ws-worker asks for only the events the workers act on, on every
+ * connect: a new socket's application starts unfiltered.  The delivery
+ * check (a ChannelUserevent) still comes through: ready.
+ */
+START_TEST(event_filter_set_on_each_connect)
+{
+	ck_assert(h_wait_log(&env, "ARI event filter set: 10 event types"));
+	ck_assert(app_filtered());
+	ck_assert_int_eq(h_sim_ctl(&env, "drop"), 200);
+	ck_assert(h_wait_metric(&env, "mai_ws_reconnects_total", 1, 1));
+	ck_assert(h_wait_ready(&env, 200));
+	ck_assert(H_WAIT_FOR(app_filtered()));
+}
+END_TEST
+
+/* An Asterisk without eventFilter: said once per connect, ready anyway. */
+START_TEST(event_filter_refused_still_ready)
+{
+	ck_assert_int_eq(h_sim_ctl(&env, "nofilter?on=1"), 200);
+	ck_assert_int_eq(h_sim_ctl(&env, "drop"), 200);
+	ck_assert(h_wait_log(&env, "ARI event filter refused status=404"));
+	ck_assert(h_wait_ready(&env, 200));
+	ck_assert_int_eq(app_get(), 200);
+	ck_assert(strstr(r->body, "\"events_allowed\": []") != NULL);
+}
+END_TEST
+
 START_TEST(tcp_drop_reconnects)
 {
 	ck_assert_int_eq(h_sim_ctl(&env, "drop"), 200);
@@ -210,6 +255,22 @@ static const char *const passwords[] = {
 	"with space", "slash/and?q", "umlaut-\xc3\xbc-\xe2\x82\xac",
 };
 
+/* ARI_EVENT_FILTER=0: every event, as before the filter; no request. */
+START_TEST(event_filter_off)
+{
+	const char *extra[] = { "ARI_EVENT_FILTER=0", NULL };
+
+	r = malloc(sizeof(*r));
+	h_init(&env);
+	ck_assert_int_gt(h_sim_start(&env), 0);
+	ck_assert_int_gt(h_sup_start(&env, extra), 0);
+	ck_assert(h_wait_ready(&env, 200));
+	ck_assert_int_eq(app_get(), 200);
+	ck_assert(strstr(r->body, "\"events_allowed\": []") != NULL);
+	ck_assert(!h_log_has(&env, "ARI event filter"));
+}
+END_TEST
+
 START_TEST(password_characters)
 {
 	char	 pw[300];
@@ -232,11 +293,14 @@ main(void)
 	Suite	*s = suite_create("ari-link");
 	TCase	*tc = tcase_create("faults");
 	TCase	*pw = tcase_create("passwords");
+	TCase	*off = tcase_create("filter-off");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 90);
 	tcase_add_test(tc, handshake_401_reported_then_recovers);
 	tcase_add_test(tc, tcp_drop_reconnects);
+	tcase_add_test(tc, event_filter_set_on_each_connect);
+	tcase_add_test(tc, event_filter_refused_still_ready);
 	tcase_add_test(tc, half_open_detected);
 	tcase_add_test(tc, malformed_events_counted_not_fatal);
 	tcase_add_test(tc, oversized_event_refused_whole);
@@ -251,5 +315,9 @@ main(void)
 	tcase_add_loop_test(pw, password_characters, 0,
 	    (int)(sizeof(passwords) / sizeof(passwords[0])));
 	suite_add_tcase(s, pw);
+	tcase_add_checked_fixture(off, NULL, teardown);
+	tcase_set_timeout(off, 60);
+	tcase_add_test(off, event_filter_off);
+	suite_add_tcase(s, off);
 	return h_run_suite(s);
 }

@@ -47,6 +47,13 @@ START_TEST(port_not_a_number)
 }
 END_TEST
 
+START_TEST(event_filter_not_a_switch)
+{
+	const char *extra[] = { "ARI_EVENT_FILTER=yes", NULL };
+	expect_config_error(extra, "ARI_EVENT_FILTER=yes is not valid");
+}
+END_TEST
+
 START_TEST(port_out_of_range)
 {
 	const char *extra[] = { "ARI_PORT=70000", NULL };
@@ -214,6 +221,7 @@ main(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, port_not_a_number);
 	tcase_add_test(tc, adopt_after_too_short);
+	tcase_add_test(tc, event_filter_not_a_switch);
 	tcase_add_test(tc, port_out_of_range);
 	tcase_add_test(tc, missing_ari_user);
 	tcase_add_test(tc, missing_password);

@@ -85,6 +85,12 @@ START_TEST(default_flow_without_input_hangs_up)
 	/* MAI_STATE on entering greeting, menu and hangup. */
 	ck_assert_int_eq(h_sim_stat(&env, "variable_set"), 3);
 	ck_assert(h_log_has(&env, "state=hangup event=no_input"));
+	/*
+	 * The event filter (ws-worker/evfilter.c) kept back what no worker
+	 * acts on (ChannelStateChange, PlaybackStarted, ChannelVarset), and
+	 * the call still walked its flow on what came through.
+	 */
+	ck_assert_int_gt(h_sim_stat(&env, "events_filtered"), 0);
 	/* Its StasisStart's way to the answer, one line (latency.c). */
 	snprintf(needle, sizeof(needle), "call first request answered id=%s "
 	    "req=answer status=204 rx_at_us=", id);

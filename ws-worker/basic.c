@@ -1,7 +1,8 @@
 /*
  * basic.c — the headers of the ws-worker's own HTTP requests to ARI (the
- * delivery check, the application check): Basic auth, built here and
- * never logged, and an empty body.
+ * delivery check, the application check, the event filter): Basic auth,
+ * built here and never logged, and the body's length (and type: ARI reads
+ * a body only when it says JSON).
  */
 #include <stdio.h>
 #include <string.h>
@@ -13,10 +14,13 @@
 
 /* LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER: *p, up to end. */
 int
-basic_headers(struct lws *wsi, unsigned char **p, unsigned char *end)
+basic_headers(struct lws *wsi, unsigned char **p, unsigned char *end,
+    size_t body_len)
 {
-	char	pair[MAI_STR_MAX * 2 + 2], auth[BASIC_AUTH_MAX];
-	int	n, rc = 0;
+	static const char	json[] = "application/json";
+	char			pair[MAI_STR_MAX * 2 + 2], auth[BASIC_AUTH_MAX];
+	char			clen[24];
+	int			n, rc = 0;
 
 	n = snprintf(pair, sizeof(pair), "%s:%s", ws_conf.ari_user,
 	    ws_conf.ari_password);
@@ -25,8 +29,12 @@ basic_headers(struct lws *wsi, unsigned char **p, unsigned char *end)
 	    (int)sizeof(auth) - 6) < 0 ||
 	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_AUTHORIZATION,
 	    (unsigned char *)auth, (int)strlen(auth), p, end) ||
+	    (body_len > 0 && lws_add_http_header_by_token(wsi,
+	    WSI_TOKEN_HTTP_CONTENT_TYPE, (const unsigned char *)json,
+	    (int)sizeof(json) - 1, p, end)) ||
 	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH,
-	    (unsigned char *)"0", 1, p, end))
+	    (unsigned char *)clen, snprintf(clen, sizeof(clen), "%zu",
+	    body_len), p, end))
 		rc = -1;
 	explicit_bzero(pair, sizeof(pair));
 	explicit_bzero(auth, sizeof(auth));

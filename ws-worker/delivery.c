@@ -165,7 +165,7 @@ delivery_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
 		/* in: where lws writes the next header; len: room left. */
 		return basic_headers(wsi, (unsigned char **)in,
-		    *(unsigned char **)in + len);
+		    *(unsigned char **)in + len, 0);
 	case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP:
 		delivery_answer(wsi);
 		break;

@@ -156,6 +156,7 @@ link_down(void)
 	parent_flag(MAI_FLAG_WS_CONNECTED, 0);
 	parent_flag(MAI_FLAG_EVENTS_RECEIVED, 0);
 	keepalive_stop();
+	evfilter_stop();
 	delivery_stop();
 	inbox_reset();
 	if (lk.stopping) {
@@ -294,12 +295,15 @@ link_established(struct lws *wsi)
 	    (unsigned long long)lk.attempts);
 	lk.attempts = 0;
 	keepalive_start(lk.ctx, wsi);
-	/* The delivery check goes to the address we reached: no second DNS lookup. */
+	/*
+	 * The event filter, then the delivery check, go to the address we
+	 * reached: no second DNS lookup.
+	 */
 	if (lws_get_peer_simple(wsi, peer, sizeof(peer)) == NULL)
 		peer[0] = '\0';
 	snprintf(lk.peer, sizeof(lk.peer), "%s", peer);
 	if (!lk.replaced)
-		delivery_start(peer);
+		evfilter_start(peer);
 }
 
 static void
@@ -455,6 +459,7 @@ link_app_replaced(void)
 	lk.replaced = true;
 	link_gap(true);
 	parent_flag(MAI_FLAG_APP_REPLACED, 1);
+	evfilter_stop();
 	delivery_stop();
 	log_warnx("ApplicationReplaced: another client (another orchestrator "
 	    "with ARI_APP=%s?) took over the application; events for it stop "

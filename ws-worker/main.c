@@ -53,6 +53,7 @@ static int	ws_signal_callback(struct lws *, enum lws_callback_reasons,
 
 static const struct lws_protocols ws_protocols[] = {
 	{ "mai-ari", link_callback, 0, WS_RX_BUFFER, 0, NULL, 0 },
+	{ "mai-evfilter", evfilter_callback, 0, 0, 0, NULL, 0 },
 	{ "mai-delivery", delivery_callback, 0, 0, 0, NULL, 0 },
 	{ "mai-reclaim", reclaim_callback, 0, 0, 0, NULL, 0 },
 	{ "mai-parent", parent_callback, 0, 0, 0, NULL, 0 },
@@ -211,6 +212,7 @@ ws_stop(int code, const char *why)
 		log_info("stopping reason=\"%s\"", why);
 	else
 		log_warnx("stopping reason=\"%s\"", why);
+	evfilter_stop();
 	delivery_stop();
 	link_close();
 	lws_sul_schedule(wm.ctx, 0, &wm.sul_grace, ws_grace_cb,
@@ -236,6 +238,7 @@ main(int argc, char *argv[])
 	parent_init(wm.ctx, vh);
 	ws_signal_adopt(vh);
 	link_init(wm.ctx, vh);
+	evfilter_init(wm.ctx, vh);
 	delivery_init(wm.ctx, vh);
 	reclaim_init(wm.ctx, vh);
 

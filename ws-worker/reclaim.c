@@ -140,7 +140,7 @@ reclaim_callback(struct lws *wsi, enum lws_callback_reasons reason,
 	switch (reason) {
 	case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
 		return basic_headers(wsi, (unsigned char **)in,
-		    *(unsigned char **)in + len);
+		    *(unsigned char **)in + len, 0);
 	case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP:
 		reclaim_answer(wsi);
 		break;

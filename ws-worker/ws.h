@@ -138,7 +138,17 @@ int		 delivery_callback(struct lws *, enum lws_callback_reasons, void *,
 		    void *, size_t);
 
 /* basic.c */
-int		 basic_headers(struct lws *, unsigned char **, unsigned char *);
+int		 basic_headers(struct lws *, unsigned char **, unsigned char *,
+		    size_t);
+
+/* evfilter.c */
+#define EVFILTER_TIMEOUT_MS	2000	/* then the delivery check goes on */
+
+void		 evfilter_init(struct lws_context *, struct lws_vhost *);
+void		 evfilter_start(const char *);
+void		 evfilter_stop(void);
+int		 evfilter_callback(struct lws *, enum lws_callback_reasons, void *,
+		    void *, size_t);
 
 /* reclaim.c */
 /*

@@ -64,6 +64,7 @@ struct sim_faults {
 	int	notbooted;	/* every /ari/ request answers 503 */
 	int	halfopen;	/* WebSockets neither read nor write */
 	int	refuse;		/* ARI requests get the connection closed */
+	int	nofilter;	/* no eventFilter: an Asterisk before 16.3 */
 };
 
 struct sim_stats {
@@ -75,6 +76,7 @@ struct sim_stats {
 	uint64_t	ping_requests;
 	uint64_t	user_events;
 	uint64_t	events_sent;
+	uint64_t	events_filtered;	/* held back by an eventFilter */
 };
 
 /* A growable string for JSON answers and events. */
@@ -333,6 +335,8 @@ struct sim_app {
 	struct sim_app		*next;
 	char			 name[SIM_APP_LEN];
 	struct sim_session	*owner;
+	void			*allowed;	/* json-c arrays of eventFilter, */
+	void			*disallowed;	/* or NULL (sim_filter.c) */
 };
 
 /* One HTTP transaction, parsed while the headers are still there. */
@@ -566,5 +570,12 @@ struct sim_app	*sim_app_find(const char *);
 int		 sim_app_replaced(const char *);
 int		 sim_app_release(const char *);
 void		 sim_apps_free(void);
+
+/* sim_filter.c */
+int		 sim_filter_put(struct sim_app *, const struct sim_req *);
+int		 sim_filter_allows(const struct sim_app *, const char *);
+int		 sim_filter_allows_json(const struct sim_app *, const char *);
+void		 sim_filter_json(struct sim_buf *, const struct sim_app *);
+void		 sim_app_free(struct sim_app *);
 
 #endif /* SIM_H */

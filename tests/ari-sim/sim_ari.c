@@ -41,24 +41,38 @@ ari_ping(struct lws *wsi, const struct sim_req *r)
 	return sim_http_reply(wsi, 200, pong, sizeof(pong) - 1, 0);
 }
 
+/*
+ * GET /applications/{name}, and PUT .../eventFilter, which answers the
+ * same object once the filter is set (sim_filter.c).
+ */
 static int
-ari_application(struct lws *wsi, const struct sim_req *r, const char *name)
+ari_application(struct lws *wsi, const struct sim_req *r, const char *path)
 {
-	struct sim_buf	b = { NULL, 0, 0, 0 };
-	int		rc;
+	struct sim_buf	 b = { NULL, 0, 0, 0 };
+	char		 name[SIM_APP_LEN];
+	const char	*sub = strchr(path, '/');
+	struct sim_app	*a;
+	int		 put = sub != NULL && strcmp(sub, "/eventFilter") == 0;
+	int		 rc;
 
-	if (!path_name_ok(name))
+	snprintf(name, sizeof(name), "%.*s", sub != NULL ?
+	    (int)(sub - path) : (int)strlen(path), path);
+	if (!path_name_ok(name) || (sub != NULL && !put) ||
+	    (put && sim.faults.nofilter))
 		return sim_http_msg(wsi, 404, "Not found");
-	if (r->method != LWSHUMETH_GET)
+	if (r->method != (put ? LWSHUMETH_PUT : LWSHUMETH_GET))
 		return sim_http_msg(wsi, 405, "Invalid method");
-	if (sim_app_find(name) == NULL)
+	if ((a = sim_app_find(name)) == NULL)
 		return sim_http_msg(wsi, 404, "Application not found");
+	if (put && sim_filter_put(a, r) == -1)
+		return sim_http_msg(wsi, 400, "Invalid format definition");
 	sb_printf(&b, "{\n  \"name\": ");
 	sb_str(&b, name);
 	sb_printf(&b, ",\n  ");
 	sim_calls_app_ids(&b, name);
-	sb_printf(&b, ",\n  \"endpoint_ids\": [],\n  \"device_names\": [],\n"
-	    "  \"events_allowed\": [],\n  \"events_disallowed\": []\n}");
+	sb_printf(&b, ",\n  \"endpoint_ids\": [],\n  \"device_names\": [],\n  ");
+	sim_filter_json(&b, a);
+	sb_printf(&b, "\n}");
 	rc = sim_http_json(wsi, 200, &b);
 	sb_free(&b);
 	return rc;
@@ -107,7 +121,8 @@ ari_user_event(struct lws *wsi, const struct sim_req *r, const char *event)
 	if ((n = user_event_json(buf, sizeof(buf), event, app)) == -1)
 		return -1;
 	/* a phantom owner (after /_sim/replaced) swallows the event */
-	if (a->owner != NULL && sim_ws_send(a->owner, buf, (size_t)n) == -1)
+	if (a->owner != NULL && sim_filter_allows(a, "ChannelUserevent") &&
+	    sim_ws_send(a->owner, buf, (size_t)n) == -1)
 		return -1;
 	sim.stats.user_events++;
 	return sim_http_reply(wsi, 204, NULL, 0, 0);

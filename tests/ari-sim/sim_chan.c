@@ -203,7 +203,8 @@ sim_app_emit(const char *app, struct sim_buf *b, const char *stamp)
 	struct sim_app	*a = sim_app_find(app);
 	size_t		 keep = b->len;
 
-	if (a == NULL || a->owner == NULL || b->err)
+	if (a == NULL || a->owner == NULL || b->err ||
+	    !sim_filter_allows_json(a, b->p))
 		return;
 	sb_printf(b, ", \"asterisk_id\": \"" SIM_ASTERISK_ID "\", "
 	    "\"application\": ");

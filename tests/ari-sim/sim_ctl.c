@@ -116,6 +116,12 @@ ctl_refuse(struct lws *wsi, struct sim_req *r)
 }
 
 static int
+ctl_nofilter(struct lws *wsi, struct sim_req *r)
+{
+	return ctl_flag(wsi, r, "on", &sim.faults.nofilter);
+}
+
+static int
 ctl_halfopen(struct lws *wsi, struct sim_req *r)
 {
 	int	on = sim.faults.halfopen, rc;
@@ -143,6 +149,7 @@ ctl_reset(struct lws *wsi, struct sim_req *r)
 	sim.faults.auth_reject = 0;
 	sim.faults.notbooted = 0;
 	sim.faults.refuse = 0;
+	sim.faults.nofilter = 0;
 	if (sim.faults.halfopen)
 		sim_ws_set_halfopen(0);
 	sim_log("control reset");
@@ -281,6 +288,7 @@ ctl_stats(struct lws *wsi, struct sim_req *r)
 	    "\"http_auth_failures\":%llu,\"info_requests\":%llu,"
 	    "\"ping_requests\":%llu,"
 	    "\"user_events\":%llu,\"events_sent\":%llu,"
+	    "\"events_filtered\":%llu,"
 	    "\"burst_pending\":%llu,\"sim_seq\":%llu",
 	    (unsigned long long)st->ws_connections_total,
 	    (unsigned long long)st->ws_connected,
@@ -290,11 +298,13 @@ ctl_stats(struct lws *wsi, struct sim_req *r)
 	    (unsigned long long)st->ping_requests,
 	    (unsigned long long)st->user_events,
 	    (unsigned long long)st->events_sent,
+	    (unsigned long long)st->events_filtered,
 	    (unsigned long long)sim_ws_burst_pending(),
 	    (unsigned long long)sim.seq);
 	sb_printf(&sb, ",\"auth_ok\":%d,\"notbooted\":%d,\"halfopen\":%d,"
-	    "\"refuse\":%d", !sim.faults.auth_reject, sim.faults.notbooted,
-	    sim.faults.halfopen, sim.faults.refuse);
+	    "\"refuse\":%d,\"nofilter\":%d", !sim.faults.auth_reject,
+	    sim.faults.notbooted, sim.faults.halfopen, sim.faults.refuse,
+	    sim.faults.nofilter);
 	stats_apps(&sb);
 	sim_calls_stats(&sb);
 	sb_printf(&sb, "}");
@@ -309,6 +319,7 @@ static const struct {
 } ctl_routes[] = {
 	{ "/_sim/auth",		ctl_auth },
 	{ "/_sim/notbooted",	ctl_notbooted },
+	{ "/_sim/nofilter",	ctl_nofilter },
 	{ "/_sim/drop",		ctl_drop },
 	{ "/_sim/halfopen",	ctl_halfopen },
 	{ "/_sim/refuse",	ctl_refuse },

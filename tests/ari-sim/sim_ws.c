@@ -305,7 +305,7 @@ apps_release(struct sim_session *s)
 	while ((a = *pp) != NULL) {
 		if (a->owner == s) {
 			*pp = a->next;
-			free(a);
+			sim_app_free(a);
 		} else
 			pp = &a->next;
 	}
@@ -339,7 +339,7 @@ sim_app_release(const char *name)
 	if (a == NULL || a->owner != NULL)
 		return -1;
 	*pp = a->next;
-	free(a);
+	sim_app_free(a);
 	sim_log("application released by the phantom app=%s", name);
 	return 0;
 }
@@ -351,7 +351,7 @@ sim_apps_free(void)
 
 	while ((a = sim.apps) != NULL) {
 		sim.apps = a->next;
-		free(a);
+		sim_app_free(a);
 	}
 }
 

@@ -221,6 +221,7 @@ START_TEST(call_reaches_flow_worker_as_asterisk_sent_it)
 {
 	static char	sent[16384], got[16384];
 	char		capture[512];
+	const char	*allowed;
 	long		from;
 	bool		same;
 
@@ -238,6 +239,17 @@ START_TEST(call_reaches_flow_worker_as_asterisk_sent_it)
 	ck_assert_msg(same, "Asterisk sent: %s\nflow-worker got: %s", sent,
 	    got);
 	ck_assert_ptr_nonnull(strstr(sent, "StasisStart"));
+	/*
+	 * The event filter is Asterisk's (ws-worker/evfilter.c): what no
+	 * worker acts on was never written to the socket.
+	 */
+	ck_assert_msg(strstr(sent, "ChannelVarset") == NULL &&
+	    strstr(sent, "ChannelStateChange") == NULL &&
+	    strstr(sent, "ChannelDialplan") == NULL, "%s", sent);
+	ck_assert_int_eq(ari_get("/applications/mai", r), 200);
+	allowed = strstr(r->body, "\"events_allowed\"");
+	ck_assert_msg(allowed != NULL && strstr(allowed, "StasisStart") != NULL,
+	    "%s", r->body);
 	check_raw_stasis_start(capture);
 	unlink(capture);
 }

@@ -1,0 +1,240 @@
+/*
+ * evfilter.c — ask Asterisk to write only the events mai acts on.
+ *
+ * mai subscribes to everything (subscribeAll: legs, bridges and callers
+ * whose StasisStart a gap lost are found that way), so Asterisk writes
+ * every event of every channel on the system to this socket.  A call
+ * through a Local channel is 26 events, of which mai acts on 8; every one
+ * is turned into text and written by the application's single
+ * taskprocessor, in line ahead of the next call's StasisStart.  Under a
+ * burst that queue is where the answer latency went (docs/performance.md).
+ * PUT /ari/applications/ARI_APP/eventFilter with an allowed list
+ * (Asterisk 13.26 and 16.3 on) makes Asterisk drop the rest before it
+ * writes them: they never cost text, a write, our read or a relay.
+ *
+ * Set after every connect (the application may have been made anew)
+ * and before the delivery check, so that the check proves events still
+ * come through the filter.  A refusal costs only speed: it is logged and
+ * the delivery check goes ahead.  ARI_EVENT_FILTER=0 skips it.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "urlenc.h"
+#include "ws.h"
+
+/*
+ * Every type a worker acts on: the flow-worker's dispatch
+ * (flow-worker/ariev.c) and claims (claim.c), and the ws-worker's
+ * delivery check (ChannelUserevent).  ApplicationReplaced is the
+ * session's own message and is never filtered.  A type handled there
+ * must be listed here, or it never arrives: the simulator filters the
+ * way Asterisk does, so the flow tests catch a type left out.
+ */
+static const char *const evfilter_types[] = {
+	"StasisStart", "StasisEnd", "ChannelDestroyed",
+	"ChannelHangupRequest", "ChannelDtmfReceived", "PlaybackFinished",
+	"RecordingFinished", "RecordingFailed", "CallBroadcast",
+	"ChannelUserevent",
+};
+#define EVFILTER_NTYPES	(sizeof(evfilter_types) / sizeof(evfilter_types[0]))
+
+struct evfilter {
+	struct lws_context	*ctx;
+	struct lws_vhost	*vh;
+	struct lws		*wsi;		/* the PUT under way */
+	lws_sorted_usec_list_t	 sul_timeout;
+	bool			 pending;	/* started, delivery not yet */
+	size_t			 body_len;
+	unsigned char		 body[LWS_PRE + 512];
+	char			 addr[64];	/* numeric, WebSocket peer */
+};
+
+static struct evfilter	ef;
+
+/* {"allowed":[{"type":"StasisStart"},...]} after LWS_PRE bytes. */
+static int
+evfilter_body(void)
+{
+	char	*b = (char *)ef.body + LWS_PRE;
+	size_t	 room = sizeof(ef.body) - LWS_PRE, i;
+	int	 n;
+
+	ef.body_len = 0;
+	n = snprintf(b, room, "{\"allowed\":[");
+	for (i = 0; n > 0 && (size_t)n < room && i < EVFILTER_NTYPES; i++)
+		n += snprintf(b + n, room - (size_t)n, "%s{\"type\":\"%s\"}",
+		    i > 0 ? "," : "", evfilter_types[i]);
+	if (n > 0 && (size_t)n < room)
+		n += snprintf(b + n, room - (size_t)n, "]}");
+	if (n <= 0 || (size_t)n >= room)
+		return -1;
+	ef.body_len = (size_t)n;
+	return 0;
+}
+
+/* Filter set, refused or given up on: the delivery check goes next. */
+static void
+evfilter_done(void)
+{
+	if (!ef.pending)
+		return;
+	ef.pending = false;
+	lws_sul_cancel(&ef.sul_timeout);
+	delivery_start(ef.addr);
+}
+
+static void
+evfilter_timeout_cb(lws_sorted_usec_list_t *sul)
+{
+	(void)sul;
+	log_warnx("ARI event filter: no answer within %d ms; Asterisk "
+	    "sends every event", EVFILTER_TIMEOUT_MS);
+	if (ef.wsi != NULL)
+		lws_set_timeout(ef.wsi, PENDING_TIMEOUT_USER_OK,
+		    LWS_TO_KILL_ASYNC);
+	evfilter_done();
+}
+
+static int
+evfilter_send(void)
+{
+	struct lws_client_connect_info	ci;
+	char				path[256];
+	char				app[sizeof(ws_conf.ari_app) * 3];
+	char				host[MAI_STR_MAX + 16];
+
+	urlenc(app, sizeof(app), ws_conf.ari_app);
+	snprintf(path, sizeof(path), "/ari/applications/%s/eventFilter", app);
+	if (evfilter_body() == -1 ||
+	    link_host_header(host, sizeof(host), &ws_conf) == -1)
+		return -1;
+	memset(&ci, 0, sizeof(ci));
+	ci.context = ef.ctx;
+	ci.vhost = ef.vh;
+	ci.address = ef.addr[0] != '\0' ? ef.addr : ws_conf.ari_host;
+	ci.port = ws_conf.ari_port;
+	ci.path = path;
+	ci.host = host;
+	ci.method = "PUT";
+	ci.local_protocol_name = "mai-evfilter";
+	ci.ssl_connection = (ws_conf.ari_tls ? LCCSCF_USE_SSL : 0) |
+	    LCCSCF_HTTP_NO_FOLLOW_REDIRECT;
+	ci.pwsi = &ef.wsi;
+	if (lws_client_connect_via_info(&ci) == NULL) {
+		ef.wsi = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* The WebSocket is up: peer is the numeric address it reached, or "". */
+void
+evfilter_start(const char *peer)
+{
+	snprintf(ef.addr, sizeof(ef.addr), "%s", peer);
+	ef.pending = true;
+	if (!ws_conf.ari_event_filter || ef.wsi != NULL) {
+		evfilter_done();
+		return;
+	}
+	if (evfilter_send() == -1) {
+		log_warnx("ARI event filter could not be sent; Asterisk sends "
+		    "every event");
+		evfilter_done();
+		return;
+	}
+	lws_sul_schedule(ef.ctx, 0, &ef.sul_timeout, evfilter_timeout_cb,
+	    EVFILTER_TIMEOUT_MS * MSEC);
+}
+
+/* The link went down: nothing follows, not even the delivery check. */
+void
+evfilter_stop(void)
+{
+	ef.pending = false;
+	lws_sul_cancel(&ef.sul_timeout);
+	if (ef.wsi != NULL)
+		lws_set_timeout(ef.wsi, PENDING_TIMEOUT_USER_OK,
+		    LWS_TO_KILL_ASYNC);
+}
+
+static void
+evfilter_answer(struct lws *wsi)
+{
+	unsigned int	status = lws_http_client_http_response(wsi);
+
+	if (status == 200)
+		log_info("ARI event filter set: %zu event types", EVFILTER_NTYPES);
+	else if (status == 404)
+		log_warnx("ARI event filter refused status=404: this Asterisk "
+		    "has no eventFilter (13.26/16.3 on) or does not know "
+		    "ARI_APP=%s; it sends every event", ws_conf.ari_app);
+	else
+		log_warnx("ARI event filter refused status=%u; Asterisk sends "
+		    "every event", status);
+	lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+	evfilter_done();
+}
+
+/* The body goes out once lws says the connection may be written. */
+static int
+evfilter_write_body(struct lws *wsi)
+{
+	lws_client_http_body_pending(wsi, 0);
+	if (lws_write(wsi, ef.body + LWS_PRE, ef.body_len,
+	    LWS_WRITE_HTTP_FINAL) != (int)ef.body_len)
+		return -1;
+	return 0;
+}
+
+static int
+evfilter_headers(struct lws *wsi, unsigned char **p, unsigned char *end)
+{
+	if (basic_headers(wsi, p, end, ef.body_len) == -1)
+		return -1;
+	lws_client_http_body_pending(wsi, 1);
+	lws_callback_on_writable(wsi);
+	return 0;
+}
+
+int
+evfilter_callback(struct lws *wsi, enum lws_callback_reasons reason,
+    void *user, void *in, size_t len)
+{
+	(void)user;
+	if (wsi == NULL || wsi != ef.wsi)
+		return 0;
+	switch (reason) {
+	case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
+		/* in: where lws writes the next header; len: room left. */
+		return evfilter_headers(wsi, (unsigned char **)in,
+		    *(unsigned char **)in + len);
+	case LWS_CALLBACK_CLIENT_HTTP_WRITEABLE:
+		return evfilter_write_body(wsi);
+	case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP:
+		evfilter_answer(wsi);
+		break;
+	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+		log_warnx("ARI event filter failed: %.*s; Asterisk sends "
+		    "every event", in != NULL ? (int)(len > 200 ? 200 : len) :
+		    7, in != NULL ? (const char *)in : "unknown");
+		__attribute__((fallthrough));
+	case LWS_CALLBACK_CLOSED_CLIENT_HTTP:
+	case LWS_CALLBACK_WSI_DESTROY:
+		ef.wsi = NULL;
+		evfilter_done();
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+void
+evfilter_init(struct lws_context *ctx, struct lws_vhost *vh)
+{
+	ef.ctx = ctx;
+	ef.vh = vh;
+}
