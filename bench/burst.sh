@@ -17,10 +17,11 @@
 # Bursts: N .call files (Local/N@bench-SYSTEM, the ;2 half is measured)
 # are written owned by asterisk in a folder on the spool's file system and
 # moved into /var/spool/asterisk/outgoing with one mv: pbx_spool originates
-# them all at once.  Steady: sipp (bench/sipp-caller.xml) calls at RATE
-# per second for SECONDS over PJSIP.  Over each run the kernel's
-# TcpExtListenOverflows and TcpExtTCPSynRetrans (nstat) are counted: SYNs
-# Asterisk's HTTP listener (backlog 10) dropped, and their 1 s retries.
+# them all at once.  Steady: RATE calls a second for SECONDS, through
+# the spool (default) or from sipp (bench/sipp-caller.xml) over PJSIP.
+# Over each run the kernel's TcpExtListenOverflows and TcpExtTCPSynRetrans
+# (nstat) are counted: SYNs Asterisk's HTTP listener (backlog 10)
+# dropped, and their 1 s retries.
 #
 # Environment: BURST_SIZES (default "200 600"), BURST_RATE (calls/s,
 # default 100; 0: no steady run), BURST_SECONDS (default 60),
@@ -29,7 +30,10 @@
 # mai with ARI_EVENT_FILTER=0, every event of the system written to it;
 # seedws is seed.py sending its requests as RESTRequest over its
 # WebSocket),
-# BURST_TIMEOUT (seconds to wait for a run's calls to end, default 180),
+# BURST_STEADY (how the steady rate is placed: spool, default, moves
+# the call files due into the spool every 20 ms; sipp places SIP calls
+# through PJSIP), BURST_TIMEOUT (seconds to wait for a run's calls to
+# end, default 180),
 # BUILD (mai's binaries, default build; `make bench-burst` builds them
 # first).  To see where the time goes: BURST_TRACE=1 (mai logs at info;
 # each mai burst is taken apart stage by stage, the flow-worker's "call
@@ -47,6 +51,7 @@ SECS=${BURST_SECONDS:-60}
 SYSTEMS=${BURST_SYSTEMS:-"floor mai seed"}
 TMO=${BURST_TIMEOUT:-180}
 TRACE=${BURST_TRACE:-0}
+STEADY=${BURST_STEADY:-spool}
 PERF=${BURST_PERF:-}
 NICE=${BURST_MAI_NICE:-}
 MAI_LOG_LEVEL=warn
@@ -64,7 +69,7 @@ SETTLE=3
 exec 9>"$LOCK"
 flock -n 9 || { echo "burst.sh: waiting for $LOCK"; flock 9; }
 "$AST" provision
-command -v sipp >/dev/null || RATE=0
+[ "$STEADY" != sipp ] || command -v sipp >/dev/null || RATE=0
 ROOT=$("$AST" root)
 SPOOL=/var/spool/asterisk
 CEL=$ROOT/var/log/asterisk/cel-custom/bench.csv
@@ -250,9 +255,7 @@ burst() {
 	rm -f "$ROOT$SPOOL/bench/"*.call
 	i=0
 	while [ "$i" -lt "$n" ]; do
-		i=$((i + 1))
-		printf 'Channel: Local/%d@bench-%s\nApplication: Echo\nMaxRetries: 0\nWaitTime: 30\n' \
-		    $((1000 + i)) "$sys" >"$ROOT$SPOOL/bench/$i.call"
+		i=$((i + 1)); call_file "$sys" "$i" $((1000 + i))
 	done
 	chroot "$ROOT" chown -R asterisk:asterisk "$SPOOL/bench"
 	c0=$(cel_lines); set -- $(netstat_now); o0=$1; s0=$2
@@ -292,6 +295,41 @@ burst() {
 	sleep "$SETTLE"
 }
 
+# Write call file $2 (number $3) for system $1 into the bench folder.
+call_file() {
+	printf 'Channel: Local/%d@bench-%s\nApplication: Echo\nMaxRetries: 0\nWaitTime: 30\n' \
+	    "$3" "$1" >"$ROOT$SPOOL/bench/$2.call"
+}
+
+# Steady rate through the spool: RATE calls a second for SECS seconds,
+# the files due by then moved in every 20 ms (Local channels: Asterisk's
+# SIP stack is not in the way; `steady` below is the same over sipp).
+steady_spool() {
+	sys=$1; name=${2:-$1}; total=$((RATE * SECS))
+	rm -f "$ROOT$SPOOL/bench/"*.call
+	i=0
+	while [ "$i" -lt "$total" ]; do
+		i=$((i + 1)); call_file "$sys" "$i" $((1000 + i))
+	done
+	chroot "$ROOT" chown -R asterisk:asterisk "$SPOOL/bench"
+	c0=$(cel_lines); set -- $(netstat_now); o0=$1; s0=$2
+	python3 - "$ROOT$SPOOL/bench" "$ROOT$SPOOL/outgoing" "$RATE" \
+	    "$total" <<'PY'
+import os, sys, time
+src, dst, rate, total = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+t0, done = time.monotonic(), 0
+while done < total:
+    due = min(total, int((time.monotonic() - t0) * rate) + 1)
+    for i in range(done + 1, due + 1):
+        os.rename(f"{src}/{i}.call", f"{dst}/{i}.call")
+    done = due
+    time.sleep(0.02)
+PY
+	wait_ended "$c0" "$total"
+	report "$name" "$RATE/s ${SECS}s" "$c0" "$total" "$o0" "$s0"
+	sleep "$SETTLE"
+}
+
 steady() {
 	sys=$1; name=${2:-$1}
 	c0=$(cel_lines); set -- $(netstat_now); o0=$1; s0=$2
@@ -319,7 +357,12 @@ for spec in $SYSTEMS; do
 	for n in $SIZES; do
 		burst "$sys" "$n" "$name"
 	done
-	[ "$RATE" -eq 0 ] || steady "$sys" "$name"
+	if [ "$RATE" -ne 0 ]; then
+		case $STEADY in
+		spool) steady_spool "$sys" "$name" ;;
+		sipp) steady "$sys" "$name" ;;
+		esac
+	fi
 	[ "$sys" != mai ] || curl -s "http://127.0.0.1:$HTTP_PORT/metrics" |
 	    awk -v sys="$name" '$1 == "mai_ws_events_in_total" {
 		printf "  %s: %d ARI events read over its runs\n", sys, $2 }' |

@@ -243,9 +243,10 @@ main(int argc, char *argv[])
 	reclaim_init(wm.ctx, vh);
 
 	sandbox_enter(MAI_ROLE_WS);
-	log_info("started app=%s host=%s port=%u tls=%u ping_ms=%u/%u",
-	    ws_conf.ari_app, ws_conf.ari_host, ws_conf.ari_port,
-	    ws_conf.ari_tls, ws_conf.ping_interval_ms, ws_conf.ping_timeout_ms);
+	log_info("started app=%s host=%s port=%u tls=%u ping_ms=%u/%u "
+	    "event_filter=%u", ws_conf.ari_app, ws_conf.ari_host,
+	    ws_conf.ari_port, ws_conf.ari_tls, ws_conf.ping_interval_ms,
+	    ws_conf.ping_timeout_ms, ws_conf.ari_event_filter);
 	link_start();
 	while (!wm.finished) {
 		if (lws_service(wm.ctx, 0) < 0)

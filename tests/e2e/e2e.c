@@ -207,6 +207,49 @@ log_token(long from, const char *key, char *dst, size_t size)
 	return n > 0;
 }
 
+/* Byte offset of the first line after `from` holding needle, or -1. */
+long
+log_offset(long from, const char *needle)
+{
+	char	*buf = h_slurp_from(env.log, from), *p;
+	long	 at = -1;
+
+	if ((p = strstr(buf, needle)) != NULL)
+		at = from + (long)(p - buf);
+	free(buf);
+	return at;
+}
+
+/*
+ * Asterisk itself says the media the flow-worker named after byte `from`
+ * (its debug lines "object=mai-p…", "recording=NAME") is under way:
+ * GET /ari/playbacks/ID "playing", /ari/recordings/live/NAME
+ * "recording".  PlaybackStarted and RecordingStarted do not come to mai
+ * (the event filter keeps what no worker acts on in Asterisk), so the
+ * tests ask Asterisk instead of waiting for them.
+ */
+bool
+playback_live(long from)
+{
+	char	id[160] = "mai-p", path[256];
+
+	if (!log_token(from, "object=mai-p", id + 5, sizeof(id) - 5))
+		return false;
+	snprintf(path, sizeof(path), "/playbacks/%s", id);
+	return ari_get(path, r) == 200 && strstr(r->body, "\"playing\"");
+}
+
+bool
+recording_live(long from)
+{
+	char	name[160], path[256];
+
+	if (!log_token(from, "recording=", name, sizeof(name)))
+		return false;
+	snprintf(path, sizeof(path), "/recordings/live/%s", name);
+	return ari_get(path, r) == 200 && strstr(r->body, "\"recording\"");
+}
+
 /*
  * Do the needles appear in this order in our log after byte `from`?
  * On failure, *missing names the first one not found.

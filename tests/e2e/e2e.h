@@ -46,6 +46,9 @@ long		 log_size(void);
 int		 log_count(long, const char *);
 int		 log_number(long, const char *);
 bool		 log_token(long, const char *, char *, size_t);
+long		 log_offset(long, const char *);
+bool		 playback_live(long);
+bool		 recording_live(long);
 bool		 log_in_order(long, const char *const *, const char **);
 void		 e2e_call_over(long, long, const char *const *);
 
