@@ -327,6 +327,7 @@ while done < total:
 PY
 	wait_ended "$c0" "$total"
 	report "$name" "$RATE/s ${SECS}s" "$c0" "$total" "$o0" "$s0"
+	[ "$sys" != mai ] || trace "$c0"
 	sleep "$SETTLE"
 }
 
