@@ -169,8 +169,12 @@ ariev_channel_gone(struct flow *f, struct json_object *ev, const char *type)
 			legs_ended(c, id);
 		return;
 	}
-	if ((c = call_find(f, id)) != NULL)
-		call_end(c, type);
+	if ((c = call_find(f, id)) == NULL)
+		return;
+	/* Still listed while Asterisk tears it down: see hungup.c. */
+	if (strcmp(type, "ChannelHangupRequest") == 0)
+		hungup_note(f, id);
+	call_end(c, type);
 }
 
 static void

@@ -298,6 +298,7 @@ TAILQ_HEAD(areq_list, areq);
 struct flow;
 struct found_call;
 struct resync;
+struct hungup;
 
 /*
  * Where a call's StasisStart was on its way to the answer (latency.c's
@@ -459,6 +460,7 @@ struct flow {
 	struct reconcile	*reconcile;	/* NULL: none under way */
 	struct claims		*claims;	/* claim.c */
 	struct resync		*resync;	/* after a gap; NULL: none yet */
+	struct hungup		*hungup;	/* hungup.c; NULL: none yet */
 	struct lease		*lease;		/* lease.c */
 	struct adopt		*adopt;		/* adopt.c */
 };
@@ -639,6 +641,11 @@ void		 resume_adopt(struct call *, const struct resume_plan *);
 /* resync.c */
 void		 resync_gap(struct flow *, int, uint64_t);
 void		 resync_free(struct flow *);
+
+/* hungup.c */
+void		 hungup_note(struct flow *, const char *);
+int		 hungup_recent(const struct flow *, const char *);
+void		 hungup_free(struct flow *);
 
 /* events.c */
 void		 flow_ipc_attach(struct flow *);

@@ -166,6 +166,7 @@ flow_teardown(struct flow *f)
 	reconcile_free(f);
 	claim_free_all(f);
 	resync_free(f);
+	hungup_free(f);
 	lease_free(f);
 	adopt_free(f);
 	ari_rest_free(f->botctl);

@@ -186,8 +186,14 @@ reconcile_caller(struct flow *f, struct json_object *ch)
 	char			 path[ARI_REST_URL_MAX];
 
 	if ((id = reconcile_id(ch)) == NULL || reconcile_ours(id) ||
-	    !ariev_in_app(f, ch) || call_find(f, id) != NULL ||
-	    ari_rest_path(path, sizeof(path), "/channels/%s/variable?"
+	    !ariev_in_app(f, ch) || call_find(f, id) != NULL)
+		return 0;
+	if (hungup_recent(f, id)) {
+		log_info("reconcile: caller id=%s is hanging up: not taken up",
+		    id);
+		return 0;
+	}
+	if (ari_rest_path(path, sizeof(path), "/channels/%s/variable?"
 	    "variable=" FLOW_STATE_VAR, id) == -1 ||
 	    (c = call_new(f, id)) == NULL)
 		return 0;

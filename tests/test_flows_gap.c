@@ -262,6 +262,32 @@ START_TEST(call_started_unseen_is_taken_up)
 }
 END_TEST
 
+/*
+ * The caller hangs up and Asterisk is still tearing the channel down
+ * (listed, in Stasis) when a gap's listing comes: the call ended once,
+ * on its ChannelHangupRequest, and is not taken up again.
+ */
+START_TEST(call_hanging_up_not_taken_up_by_the_listing)
+{
+	char	id[128], ended[200];
+
+	start(PLAY_FLOW, NULL);
+	h_sim_call(&env, "exten=1", id, sizeof(id));
+	ck_assert(H_WAIT_FOR(h_sim_stat(&env, "playbacks_active") == 1));
+	ctl("hangup?channel=%s&linger_ms=8000", id);
+	snprintf(ended, sizeof(ended), "call ended id=%s", id);
+	ck_assert(h_wait_log(&env, ended));
+	gap_open(false);
+	gap_close();
+	ck_assert(h_wait_log(&env, "is hanging up: not taken up"));
+	ck_assert_int_eq(h_sim_stat(&env, "channels"), 1);
+	h_sim_assert_gone(&env, 1);
+	ck_assert_int_eq(h_log_pos(&env, ended, h_log_pos(&env, ended, 0) +
+	    1), -1);
+	ck_assert(!h_log_has(&env, "why=resume"));
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -278,6 +304,7 @@ suite(void)
 	tcase_add_test(tc, bot_leg_gone_in_gap_gives_bot_ended);
 	tcase_add_test(tc, state_limit_leads_to_fallback);
 	tcase_add_test(tc, call_started_unseen_is_taken_up);
+	tcase_add_test(tc, call_hanging_up_not_taken_up_by_the_listing);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -122,7 +122,8 @@ enum sim_chan_next {
 	SIM_NEXT_NONE,
 	SIM_NEXT_STASIS,	/* originate answered: enter Stasis */
 	SIM_NEXT_FAIL,		/* originate failed: destroy with fail_cause */
-	SIM_NEXT_DESTROY	/* dialplan after continue: hang up */
+	SIM_NEXT_DESTROY,	/* dialplan after continue: hang up */
+	SIM_NEXT_HANGUP		/* hangup requested: the rest of it */
 };
 
 struct sim_op;
@@ -466,6 +467,7 @@ int		 sim_chan_route(struct lws *, struct sim_req *,
 		    char [][SIM_ID_LEN], int);
 
 /* sim_originate.c */
+void		 sim_chan_hangup_request(struct sim_chan *, int, int);
 void		 sim_chan_life(struct sim_timer *);
 int		 sim_chan_originate(struct lws *, struct sim_req *,
 		    const char *);

@@ -316,7 +316,7 @@ sim_ctl_hangup(struct lws *wsi, struct sim_req *r)
 {
 	const char	*id = sim_arg(r, "channel");
 	struct sim_chan	*c = NULL;
-	long long	 cause, all;
+	long long	 cause, all, linger;
 
 	if (sim_arg_num(r, "all", 0, 0, 1, &all) == -1)
 		return sim_ctl_fail(wsi, 400, "all must be 0 or 1");
@@ -324,10 +324,21 @@ sim_ctl_hangup(struct lws *wsi, struct sim_req *r)
 		return sim_ctl_fail(wsi, 400, "no such channel");
 	if (sim_arg_num(r, "cause", 16, 0, 127, &cause) == -1)
 		return sim_ctl_fail(wsi, 400, "cause must be 0..127");
+	if (sim_arg_num(r, "linger_ms", 0, 0, MEDIA_MS_MAX, &linger) == -1 ||
+	    (all && linger > 0))
+		return sim_ctl_fail(wsi, 400, "linger_ms is 0..3600000, for "
+		    "one channel");
 	if (all)
 		return sim_ctl_ok(wsi, ",\"hungup\":%zu",
 		    hangup_all_calls((int)cause));
-	sim_chan_hangup(c, (int)cause, SIM_HANGUP_REQUEST);
+	if (linger > 0) {
+		/* Asterisk tearing a channel down: still listed, in Stasis. */
+		sim_chan_hangup_request(c, (int)cause, 0);
+		c->next = SIM_NEXT_HANGUP;
+		c->fail_cause = (int)cause;
+		sim_timer_arm(&c->life, (uint64_t)linger * 1000, sim_chan_life);
+	} else
+		sim_chan_hangup(c, (int)cause, SIM_HANGUP_REQUEST);
 	return sim_ctl_ok(wsi, ",\"hungup\":1");
 }
 

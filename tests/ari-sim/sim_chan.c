@@ -296,8 +296,8 @@ sim_chan_stasis_written(const char *id)
 		c->stasis_written = sim_now_us();
 }
 
-static void
-emit_hangup_request(struct sim_chan *c, int cause, int soft)
+void
+sim_chan_hangup_request(struct sim_chan *c, int cause, int soft)
 {
 	struct sim_buf	*b = &CALLS.ev;
 
@@ -324,7 +324,7 @@ sim_chan_hangup(struct sim_chan *c, int cause, int flags)
 	if (peer != NULL)
 		peer->peer = c->peer = NULL;
 	if (flags & SIM_HANGUP_REQUEST)
-		emit_hangup_request(c, cause, flags & SIM_HANGUP_SOFT);
+		sim_chan_hangup_request(c, cause, flags & SIM_HANGUP_SOFT);
 	sim_media_chan_gone(c, 1);
 	if (c->bridge != NULL)
 		sim_bridge_leave(c, 1);

@@ -50,6 +50,9 @@ sim_chan_life(struct sim_timer *t)
 	case SIM_NEXT_DESTROY:
 		sim_chan_hangup(c, 16, 0);
 		break;
+	case SIM_NEXT_HANGUP:
+		sim_chan_hangup(c, c->fail_cause, 0);
+		break;
 	case SIM_NEXT_NONE:
 		break;
 	}

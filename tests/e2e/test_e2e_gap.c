@@ -63,16 +63,19 @@ START_TEST(ws_worker_killed_during_playbacks_leaves_none_behind)
 	    GAP_BOUND_MS / 1000, env.log);
 	ck_assert_int_ge(log_count(from, "WebSocket gap ended gap_ms="), 1);
 	/*
-	 * Every call ended; a channel still listed while its hangup is under
-	 * way can be taken up once more by the listing after a gap and then
-	 * end again (its second end finds it gone), so "at least".
+	 * Every call ended.  A channel still listed while its hangup was
+	 * under way used to be taken up by the listing after a gap and end
+	 * twice; flow-worker/hungup.c closes that, pinned by test_flows_gap
+	 * (the simulator holds the teardown open on cue).  Real timing
+	 * cannot be forced here, so: at least once, and the count is shown.
 	 */
 	ck_assert_int_ge(log_count(from, "call ended id="), GAP_CALLS);
 	/* Their PlaybackFinished died with the ws-worker: found by GETs. */
 	ck_assert_int_ge(log_count(from, "ended during a WebSocket gap"), 1);
 	fprintf(stderr, "gap: %d calls, ws-worker killed twice; found ended "
-	    "in a gap: %d\n", GAP_CALLS, log_count(from,
-	    "ended during a WebSocket gap"));
+	    "in a gap: %d; calls ended: %d\n", GAP_CALLS, log_count(from,
+	    "ended during a WebSocket gap"), log_count(from,
+	    "call ended id="));
 }
 END_TEST
 
