@@ -89,6 +89,18 @@ cleanup() {
 	fi
 }
 
+# Where /readyz answers: HTTP_LISTEN (HOST:PORT, [V6]:PORT or :PORT),
+# a wildcard address asked on loopback.
+readyz_url() {
+	listen=${HTTP_LISTEN:-0.0.0.0:18080}
+	lhost=${listen%:*}
+	case $lhost in
+	""|0.0.0.0) lhost=127.0.0.1 ;;
+	"[::]") lhost="[::1]" ;;
+	esac
+	echo "http://$lhost:${listen##*:}/readyz"
+}
+
 how_to_call() {
 	cat >&2 <<EOF
 run: call the agent: 43720270346 on SIP 127.0.0.1:5060 (no authentication
@@ -97,7 +109,7 @@ run: do (sip:43720270346@127.0.0.1). A call through the menu with sipp
 run: (it presses 2, goodbye):
 run:   sipp -sf $here/tests/e2e/sipp/caller-timed.xml -s 43720270346 -m 1 \\
 run:        -d 4000 -i 127.0.0.1 -p 5070 127.0.0.1:5060
-run: readiness: curl -s http://127.0.0.1:18080/readyz
+run: readiness: curl -s $(readyz_url)
 EOF
 }
 
