@@ -80,6 +80,8 @@ enum mai_flag {
 	MAI_FLAG_EVENTS_RECEIVED,	/* ws: an event arrived since connect */
 	MAI_FLAG_WS_AUTH_REJECTED,	/* ws: handshake answered 401 */
 	MAI_FLAG_APP_REPLACED,		/* ws: another client took ARI_APP */
+	MAI_FLAG_EVENT_FILTER,		/* ws: Asterisk took the event filter
+					   (not a readiness condition) */
 	MAI_FLAG_COUNT
 };
 
@@ -226,7 +228,7 @@ struct mai_worker_status {
 /* What the health-worker needs to answer /readyz and /metrics. */
 struct mai_snapshot {
 	uint8_t			flags[MAI_FLAG_COUNT];
-	uint8_t			pad[2];
+	uint8_t			pad[1];
 	uint32_t		generation;	/* bumps on every change */
 	uint64_t		events_relayed;	/* ws -> supervisor accepted */
 	uint64_t		events_acked;	/* handled by a flow-worker */

@@ -24,6 +24,7 @@ static const struct {
 	[MAI_FLAG_EVENTS_RECEIVED] = { "events_received", MAI_ROLE_WS },
 	[MAI_FLAG_WS_AUTH_REJECTED] = { "ws_auth_rejected", MAI_ROLE_WS },
 	[MAI_FLAG_APP_REPLACED] = { "app_replaced", MAI_ROLE_WS },
+	[MAI_FLAG_EVENT_FILTER] = { "event_filter", MAI_ROLE_WS },
 };
 
 static const char *const msg_names[MAI_MSG_MAX] = {

@@ -283,6 +283,10 @@ render_metrics_ready(struct evbuffer *b, const struct health_state *st)
 		    check_names[c], ready_check(st, (enum ready_check)c));
 	metric_head(b, "mai_readyz_ok", "gauge", "1 if /readyz answers 200");
 	evbuffer_add_printf(b, "mai_readyz_ok %d\n", ready_ok(st));
+	metric_head(b, "mai_ws_event_filter", "gauge", "1 while Asterisk "
+	    "writes only the event types mai acts on (ARI_EVENT_FILTER)");
+	evbuffer_add_printf(b, "mai_ws_event_filter %d\n", st->have_snap &&
+	    st->snap.flags[MAI_FLAG_EVENT_FILTER]);
 }
 
 /* Single-value series taken straight from the snapshot. */

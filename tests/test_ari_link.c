@@ -125,6 +125,7 @@ START_TEST(event_filter_set_on_each_connect)
 {
 	ck_assert(h_wait_log(&env, "ARI event filter set: 10 event types"));
 	ck_assert(app_filtered());
+	ck_assert(h_wait_metric(&env, "mai_ws_event_filter", 1, 0));
 	ck_assert_int_eq(h_sim_ctl(&env, "drop"), 200);
 	ck_assert(h_wait_metric(&env, "mai_ws_reconnects_total", 1, 1));
 	ck_assert(h_wait_ready(&env, 200));
@@ -139,6 +140,7 @@ START_TEST(event_filter_refused_still_ready)
 	ck_assert_int_eq(h_sim_ctl(&env, "drop"), 200);
 	ck_assert(h_wait_log(&env, "ARI event filter refused status=404"));
 	ck_assert(h_wait_ready(&env, 200));
+	ck_assert(h_wait_metric(&env, "mai_ws_event_filter", 0, 0));
 	ck_assert_int_eq(app_get(), 200);
 	ck_assert(strstr(r->body, "\"events_allowed\": []") != NULL);
 }
@@ -268,6 +270,7 @@ START_TEST(event_filter_off)
 	ck_assert_int_eq(app_get(), 200);
 	ck_assert(strstr(r->body, "\"events_allowed\": []") != NULL);
 	ck_assert(!h_log_has(&env, "ARI event filter"));
+	ck_assert_int_eq(h_metric(&env, "mai_ws_event_filter"), 0);
 }
 END_TEST
 

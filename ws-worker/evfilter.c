@@ -165,6 +165,7 @@ evfilter_answer(struct lws *wsi)
 {
 	unsigned int	status = lws_http_client_http_response(wsi);
 
+	parent_flag(MAI_FLAG_EVENT_FILTER, status == 200);
 	if (status == 200)
 		log_info("ARI event filter set: %zu event types", EVFILTER_NTYPES);
 	else if (status == 404)

@@ -155,6 +155,7 @@ link_down(void)
 	lk.up_since = 0;
 	parent_flag(MAI_FLAG_WS_CONNECTED, 0);
 	parent_flag(MAI_FLAG_EVENTS_RECEIVED, 0);
+	parent_flag(MAI_FLAG_EVENT_FILTER, 0);
 	keepalive_stop();
 	evfilter_stop();
 	delivery_stop();

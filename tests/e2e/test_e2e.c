@@ -250,6 +250,7 @@ START_TEST(call_reaches_flow_worker_as_asterisk_sent_it)
 	allowed = strstr(r->body, "\"events_allowed\"");
 	ck_assert_msg(allowed != NULL && strstr(allowed, "StasisStart") != NULL,
 	    "%s", r->body);
+	ck_assert_int_eq(h_metric(&env, "mai_ws_event_filter"), 1);
 	check_raw_stasis_start(capture);
 	unlink(capture);
 }
