@@ -15,7 +15,9 @@
  * Set after every connect (the application may have been made anew)
  * and before the delivery check, so that the check proves events still
  * come through the filter.  A refusal costs only speed: it is logged and
- * the delivery check goes ahead.  ARI_EVENT_FILTER=0 skips it.
+ * the delivery check goes ahead.  ARI_EVENT_FILTER=0 sends {}, which
+ * clears the lists: an application Asterisk kept (it had channels) would
+ * otherwise keep the filter an earlier run set.
  */
 #include <stdio.h>
 #include <string.h>
@@ -53,7 +55,10 @@ struct evfilter {
 
 static struct evfilter	ef;
 
-/* {"allowed":[{"type":"StasisStart"},...]} after LWS_PRE bytes. */
+/*
+ * {"allowed":[{"type":"StasisStart"},...]} after LWS_PRE bytes, or {}
+ * (no filter) with ARI_EVENT_FILTER=0.
+ */
 static int
 evfilter_body(void)
 {
@@ -62,6 +67,10 @@ evfilter_body(void)
 	int	 n;
 
 	ef.body_len = 0;
+	if (!ws_conf.ari_event_filter) {
+		ef.body_len = (size_t)snprintf(b, room, "{}");
+		return 0;
+	}
 	n = snprintf(b, room, "{\"allowed\":[");
 	for (i = 0; n > 0 && (size_t)n < room && i < EVFILTER_NTYPES; i++)
 		n += snprintf(b + n, room - (size_t)n, "%s{\"type\":\"%s\"}",
@@ -135,7 +144,9 @@ evfilter_start(const char *peer)
 {
 	snprintf(ef.addr, sizeof(ef.addr), "%s", peer);
 	ef.pending = true;
-	if (!ws_conf.ari_event_filter || ef.wsi != NULL) {
+	if (ef.wsi != NULL) {
+		/* The last link's request, on its way out: this one goes on. */
+		log_debug("ARI event filter: the last request is still open");
 		evfilter_done();
 		return;
 	}
@@ -165,9 +176,13 @@ evfilter_answer(struct lws *wsi)
 {
 	unsigned int	status = lws_http_client_http_response(wsi);
 
-	parent_flag(MAI_FLAG_EVENT_FILTER, status == 200);
-	if (status == 200)
+	parent_flag(MAI_FLAG_EVENT_FILTER, status == 200 &&
+	    ws_conf.ari_event_filter);
+	if (status == 200 && ws_conf.ari_event_filter)
 		log_info("ARI event filter set: %zu event types", EVFILTER_NTYPES);
+	else if (status == 200)
+		log_info("ARI event filter cleared (ARI_EVENT_FILTER=0): "
+		    "every event");
 	else if (status == 404)
 		log_warnx("ARI event filter refused status=404: this Asterisk "
 		    "has no eventFilter (13.26/16.3 on) or does not know "
