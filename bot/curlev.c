@@ -1,29 +1,26 @@
 /*
- * curlev.c — libcurl's multi interface driven by the libevent loop.
+ * curlev.c — the bot's HTTP engines on its event loop.
  *
- * curl tells which sockets to watch and when to wake it (the socket and
- * timer callbacks); the loop calls curl_multi_socket_action() when they
- * fire.  No thread blocks on an HTTP engine: an LLM stream, an STT or a
- * TTS request is just more sockets in the loop.  Finished transfers are
- * handed to their owner's done() with the curl code and HTTP status.
+ * common/curl_loop.c puts the multi handle on the libevent loop, as for
+ * mai's ARI requests: no thread blocks on an HTTP engine, an LLM stream,
+ * an STT or a TTS request is just more sockets in the loop.  After each
+ * socket action, finished transfers are handed to their owner's done()
+ * with the curl code and HTTP status.  (ari_curl.c's transport is not
+ * used here: the bot needs each chunk as it comes, for SSE, and to drop
+ * a transfer without a callback, for barge-in.)
  */
-#include <stdlib.h>
 
 #include <curl/curl.h>
-#include <event2/event.h>
 
+#include "curl_loop.h"
 #include "log.h"
 #include "bot.h"
 
 static CURLM		*multi;
-static struct event	*curl_timer;
-
-struct sockwatch {
-	struct event	*ev;
-};
+static struct curl_loop	 loop;
 
 static void
-curlev_check(void)
+curlev_check(void *arg)
 {
 	CURLMsg		*msg;
 	int		 left;
@@ -32,6 +29,7 @@ curlev_check(void)
 	CURL		*easy;
 	CURLcode	 rc;
 
+	(void)arg;
 	while ((msg = curl_multi_info_read(multi, &left)) != NULL) {
 		if (msg->msg != CURLMSG_DONE)
 			continue;
@@ -45,88 +43,13 @@ curlev_check(void)
 	}
 }
 
-static void
-curlev_on_socket(evutil_socket_t fd, short ev, void *arg)
-{
-	int	running, what = 0;
-
-	(void)arg;
-	if (ev & EV_READ)
-		what |= CURL_CSELECT_IN;
-	if (ev & EV_WRITE)
-		what |= CURL_CSELECT_OUT;
-	curl_multi_socket_action(multi, fd, what, &running);
-	curlev_check();
-}
-
-static void
-curlev_on_timer(evutil_socket_t fd, short ev, void *arg)
-{
-	int	running;
-
-	(void)fd;
-	(void)ev;
-	(void)arg;
-	curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	curlev_check();
-}
-
-static int
-curlev_socket_cb(CURL *e, curl_socket_t s, int what, void *uarg, void *sarg)
-{
-	struct sockwatch	*w = sarg;
-	short			 kind;
-
-	(void)e;
-	(void)uarg;
-	if (what == CURL_POLL_REMOVE) {
-		if (w != NULL) {
-			event_free(w->ev);
-			free(w);
-			curl_multi_assign(multi, s, NULL);
-		}
-		return 0;
-	}
-	kind = EV_PERSIST | ((what & CURL_POLL_IN) ? EV_READ : 0) |
-	    ((what & CURL_POLL_OUT) ? EV_WRITE : 0);
-	if (w == NULL) {
-		if ((w = calloc(1, sizeof(*w))) == NULL)
-			fatal("calloc");
-		curl_multi_assign(multi, s, w);
-	} else
-		event_free(w->ev);
-	w->ev = event_new(bot_base, s, kind, curlev_on_socket, NULL);
-	if (w->ev == NULL || event_add(w->ev, NULL) == -1)
-		fatalx("can't watch a curl socket");
-	return 0;
-}
-
-static int
-curlev_timer_cb(CURLM *m, long ms, void *arg)
-{
-	struct timeval	tv;
-
-	(void)m;
-	(void)arg;
-	if (ms < 0) {
-		evtimer_del(curl_timer);
-		return 0;
-	}
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	evtimer_add(curl_timer, &tv);
-	return 0;
-}
-
 void
 curlev_init(void)
 {
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 ||
-	    (multi = curl_multi_init()) == NULL)
+	    (multi = curl_multi_init()) == NULL ||
+	    curl_loop_init(&loop, bot_base, multi, curlev_check, NULL) == -1)
 		fatalx("libcurl can't start");
-	curl_timer = evtimer_new(bot_base, curlev_on_timer, NULL);
-	curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, curlev_socket_cb);
-	curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, curlev_timer_cb);
 }
 
 void
@@ -150,8 +73,7 @@ curlev_shutdown(void)
 {
 	if (multi != NULL)
 		curl_multi_cleanup(multi);
-	if (curl_timer != NULL)
-		event_free(curl_timer);
+	curl_loop_free(&loop);
 	multi = NULL;
 	curl_global_cleanup();
 }

@@ -2,12 +2,10 @@
  * ari_curl.c — the transport of ARI REST requests: libcurl's multi
  * interface driven by libevent.
  *
- * curl never blocks here: it says which sockets to watch (glue_socket_cb)
- * and when to call back (glue_timer_cb); libevent does the waiting and
- * hands readiness back through curl_multi_socket_action().  After every
- * such action ari_rest.c collects what finished (ari_xfer_collect(), which
- * asks ari_curl_done()) and runs the callbacks, never from inside
- * ari_rest_call().
+ * curl never blocks here: curl_loop.c puts the multi handle on the
+ * libevent loop.  After every socket action ari_rest.c collects what
+ * finished (ari_xfer_collect(), which asks ari_curl_done()) and runs the
+ * callbacks, never from inside ari_rest_call().
  *
  * The credentials are set once on a prototype handle (`proto`) that is
  * never performed; each request runs on a curl_easy_duphandle() of it, so
@@ -36,6 +34,7 @@
 
 #include "ari_rest.h"
 #include "ari_xfer.h"
+#include "curl_loop.h"
 #include "log.h"
 
 #ifndef MAI_VERSION
@@ -57,25 +56,19 @@ struct ari_curl {
 						   for webhooks */
 	struct curl_slist	*hdr_json;	/* requests with a body */
 	struct curl_slist	*hdr_plain;	/* requests without */
-	struct event		*timer;		/* curl's own timeout */
+	struct curl_loop	 loop;		/* multi on the event loop */
 	struct event		*collect;	/* ari_xfer_collect(), later */
 	struct ari_xfers	 failed;	/* curl refused to add them */
 	unsigned int		 open;		/* connections to ARI */
 	unsigned int		 opening;	/* of them not answered yet */
 };
 
-/* libevent -> curl: a watched socket is ready. */
+/* After each socket action of curl_loop.c: what finished, now. */
 static void
-glue_socket_event(evutil_socket_t fd, short what, void *arg)
+glue_after(void *arg)
 {
 	struct ari_curl	*t = arg;
-	int		 flags = 0, running;
 
-	if (what & EV_READ)
-		flags |= CURL_CSELECT_IN;
-	if (what & EV_WRITE)
-		flags |= CURL_CSELECT_OUT;
-	curl_multi_socket_action(t->multi, fd, flags, &running);
 	ari_xfer_collect(t->rest);
 }
 
@@ -88,73 +81,6 @@ glue_collect_event(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	ari_xfer_collect(t->rest);
-}
-
-/* libevent -> curl: curl's timeout expired. */
-static void
-glue_timeout_event(evutil_socket_t fd, short what, void *arg)
-{
-	struct ari_curl	*t = arg;
-	int		 running;
-
-	(void)fd;
-	(void)what;
-	curl_multi_socket_action(t->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	ari_xfer_collect(t->rest);
-}
-
-/* curl -> libevent: watch this socket for these directions, or stop. */
-static int
-glue_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp,
-    void *socketp)
-{
-	struct ari_curl	*t = userp;
-	struct event	*ev = socketp;
-	short		 kind = EV_PERSIST;
-
-	(void)easy;
-	if (what == CURL_POLL_REMOVE) {
-		if (ev != NULL)
-			event_free(ev);
-		return 0;
-	}
-	if (what & CURL_POLL_IN)
-		kind |= EV_READ;
-	if (what & CURL_POLL_OUT)
-		kind |= EV_WRITE;
-	if (ev == NULL) {
-		if ((ev = event_new(t->base, s, kind, glue_socket_event,
-		    t)) == NULL) {
-			log_warnx("ARI REST: no memory for a socket event");
-			return -1;
-		}
-		curl_multi_assign(t->multi, s, ev);
-	} else {
-		event_del(ev);
-		event_assign(ev, t->base, s, kind, glue_socket_event, t);
-	}
-	if (event_add(ev, NULL) == -1) {
-		log_warnx("ARI REST: cannot watch socket fd=%d", (int)s);
-		return -1;
-	}
-	return 0;
-}
-
-/* curl -> libevent: call me back in timeout_ms, or never (-1). */
-static int
-glue_timer_cb(CURLM *multi, long timeout_ms, void *userp)
-{
-	struct ari_curl	*t = userp;
-	struct timeval	 tv;
-
-	(void)multi;
-	if (timeout_ms < 0) {
-		evtimer_del(t->timer);
-		return 0;
-	}
-	tv.tv_sec = timeout_ms / 1000;
-	tv.tv_usec = (timeout_ms % 1000) * 1000;
-	return evtimer_add(t->timer, &tv) == -1 ? -1 : 0;
 }
 
 /* Keep the answer, up to the request's body_max; more fails the transfer. */
@@ -515,12 +441,7 @@ setup_multi(struct ari_curl *t)
 {
 	CURLM	*m = t->multi;
 
-	if (curl_multi_setopt(m, CURLMOPT_SOCKETFUNCTION, glue_socket_cb) !=
-	    CURLM_OK ||
-	    curl_multi_setopt(m, CURLMOPT_SOCKETDATA, t) != CURLM_OK ||
-	    curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, glue_timer_cb) !=
-	    CURLM_OK ||
-	    curl_multi_setopt(m, CURLMOPT_TIMERDATA, t) != CURLM_OK ||
+	if (curl_loop_init(&t->loop, t->base, m, glue_after, t) == -1 ||
 	    curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS,
 	    (long)ARI_REST_MAX_CONNS) != CURLM_OK ||
 	    curl_multi_setopt(m, CURLMOPT_MAXCONNECTS,
@@ -558,7 +479,6 @@ ari_curl_new(struct event_base *base, struct ari_rest *rest)
 	if ((t->multi = curl_multi_init()) == NULL ||
 	    (t->proto = curl_easy_init()) == NULL ||
 	    (t->anon = curl_easy_init()) == NULL ||
-	    (t->timer = evtimer_new(base, glue_timeout_event, t)) == NULL ||
 	    (t->collect = event_new(base, -1, 0, glue_collect_event, t)) ==
 	    NULL ||
 	    setup_multi(t) == -1 || setup_proto(t) == -1) {
@@ -570,7 +490,7 @@ ari_curl_new(struct event_base *base, struct ari_rest *rest)
 
 /*
  * After every request has ended: curl closes its connections (through
- * glue_socket_cb, which frees their events) and the rest goes.
+ * curl_loop.c, which frees their events) and the rest goes.
  */
 void
 ari_curl_free(struct ari_curl *t)
@@ -585,8 +505,7 @@ ari_curl_free(struct ari_curl *t)
 		curl_easy_cleanup(t->anon);
 	curl_slist_free_all(t->hdr_json);
 	curl_slist_free_all(t->hdr_plain);
-	if (t->timer != NULL)
-		event_free(t->timer);
+	curl_loop_free(&t->loop);
 	if (t->collect != NULL)
 		event_free(t->collect);
 	free(t);
