@@ -65,6 +65,10 @@ HTTP_PORT=18099
 SETTLE=3
 
 [ "$(id -u)" -eq 0 ] || { echo "burst.sh: needs root (Asterisk's chroot)" >&2; exit 2; }
+case $STEADY in
+spool|sipp) ;;
+*) echo "burst.sh: BURST_STEADY=$STEADY: use spool or sipp" >&2; exit 2 ;;
+esac
 [ -x "$BUILD/mai-supervisor" ] || make -s BUILD="$BUILD" all
 exec 9>"$LOCK"
 flock -n 9 || { echo "burst.sh: waiting for $LOCK"; flock 9; }

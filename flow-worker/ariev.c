@@ -169,9 +169,11 @@ ariev_channel_gone(struct flow *f, struct json_object *ev, const char *type)
 			legs_ended(c, id);
 		return;
 	}
+	/* Listed in Stasis from its hangup request to its end: hungup.c. */
+	if (strcmp(type, "ChannelHangupRequest") != 0)
+		hungup_forget(f, id);
 	if ((c = call_find(f, id)) == NULL)
 		return;
-	/* Still listed while Asterisk tears it down: see hungup.c. */
 	if (strcmp(type, "ChannelHangupRequest") == 0)
 		hungup_note(f, id);
 	call_end(c, type);

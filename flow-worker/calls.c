@@ -20,8 +20,8 @@
 #include "flow.h"
 
 /* FNV-1a: channel ids are short and not chosen by an attacker. */
-static uint32_t
-calls_hash(const char *s)
+uint32_t
+call_id_hash(const char *s)
 {
 	uint32_t	h = 2166136261u;
 
@@ -29,7 +29,13 @@ calls_hash(const char *s)
 		h ^= (unsigned char)*s;
 		h *= 16777619u;
 	}
-	return h & (FLOW_CALL_BUCKETS - 1);
+	return h;
+}
+
+static uint32_t
+calls_hash(const char *s)
+{
+	return call_id_hash(s) & (FLOW_CALL_BUCKETS - 1);
 }
 _Static_assert((FLOW_CALL_BUCKETS & (FLOW_CALL_BUCKETS - 1)) == 0,
     "bucket count is a power of two");

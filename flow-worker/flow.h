@@ -496,6 +496,7 @@ int		 flowcheck_event(const char *);
 int		 flowcheck_flow(struct fparse *, struct flowdef *);
 
 /* calls.c */
+uint32_t	 call_id_hash(const char *);
 void		 calls_init(struct flow *);
 struct call	*call_find(struct flow *, const char *);
 struct call	*call_new(struct flow *, const char *);
@@ -644,7 +645,8 @@ void		 resync_free(struct flow *);
 
 /* hungup.c */
 void		 hungup_note(struct flow *, const char *);
-int		 hungup_recent(const struct flow *, const char *);
+void		 hungup_forget(struct flow *, const char *);
+int		 hungup_recent(struct flow *, const char *);
 void		 hungup_free(struct flow *);
 
 /* events.c */

@@ -113,6 +113,7 @@ app_filtered(void)
 	return app_get() == 200 &&
 	    strstr(r->body, "{\"type\":\"StasisStart\"}") != NULL &&
 	    strstr(r->body, "{\"type\":\"ChannelUserevent\"}") != NULL &&
+	    strstr(r->body, "{\"type\":\"ApplicationReplaced\"}") != NULL &&
 	    strstr(r->body, "ChannelVarset") == NULL;
 }
 
@@ -123,7 +124,7 @@ app_filtered(void)
  */
 START_TEST(event_filter_set_on_each_connect)
 {
-	ck_assert(h_wait_log(&env, "ARI event filter set: 10 event types"));
+	ck_assert(h_wait_log(&env, "ARI event filter set: 11 event types"));
 	ck_assert(app_filtered());
 	ck_assert(h_wait_metric(&env, "mai_ws_event_filter", 1, 0));
 	ck_assert_int_eq(h_sim_ctl(&env, "drop"), 200);

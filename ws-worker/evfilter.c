@@ -29,16 +29,19 @@
 /*
  * Every type a worker acts on: the flow-worker's dispatch
  * (flow-worker/ariev.c) and claims (claim.c), and the ws-worker's
- * delivery check (ChannelUserevent).  ApplicationReplaced is the
- * session's own message and is never filtered.  A type handled there
- * must be listed here, or it never arrives: the simulator filters the
- * way Asterisk does, so the flow tests catch a type left out.
+ * delivery check (ChannelUserevent) and takeover watch
+ * (ApplicationReplaced: Asterisk's app_update() sends it through the
+ * application like any event, so the filter applies to it too; only
+ * ApplicationRegistered and ApplicationUnregistered go around it).  A
+ * type handled there must be listed here, or it never arrives: the
+ * simulator filters the way Asterisk does, so the tests catch a type
+ * left out.
  */
 static const char *const evfilter_types[] = {
 	"StasisStart", "StasisEnd", "ChannelDestroyed",
 	"ChannelHangupRequest", "ChannelDtmfReceived", "PlaybackFinished",
 	"RecordingFinished", "RecordingFailed", "CallBroadcast",
-	"ChannelUserevent",
+	"ChannelUserevent", "ApplicationReplaced",
 };
 #define EVFILTER_NTYPES	(sizeof(evfilter_types) / sizeof(evfilter_types[0]))
 
@@ -47,7 +50,10 @@ struct evfilter {
 	struct lws_vhost	*vh;
 	struct lws		*wsi;		/* the PUT under way */
 	lws_sorted_usec_list_t	 sul_timeout;
+	lws_sorted_usec_list_t	 sul_resend;
 	bool			 pending;	/* started, delivery not yet */
+	bool			 resend;	/* the last link's PUT is still
+						   closing: send once it is */
 	size_t			 body_len;
 	unsigned char		 body[LWS_PRE + 512];
 	char			 addr[64];	/* numeric, WebSocket peer */
@@ -138,26 +144,43 @@ evfilter_send(void)
 	return 0;
 }
 
+static void
+evfilter_go(void)
+{
+	ef.resend = false;
+	if (!ef.pending)
+		return;
+	if (evfilter_send() == -1) {
+		log_warnx("ARI event filter could not be sent; Asterisk sends "
+		    "every event");
+		evfilter_done();
+	}
+}
+
+/*
+ * From the loop, not from inside the last request's own close: lws
+ * clears that request's ef.wsi after its callbacks.
+ */
+static void
+evfilter_resend_cb(lws_sorted_usec_list_t *sul)
+{
+	(void)sul;
+	evfilter_go();
+}
+
 /* The WebSocket is up: peer is the numeric address it reached, or "". */
 void
 evfilter_start(const char *peer)
 {
 	snprintf(ef.addr, sizeof(ef.addr), "%s", peer);
 	ef.pending = true;
-	if (ef.wsi != NULL) {
-		/* The last link's request, on its way out: this one goes on. */
-		log_debug("ARI event filter: the last request is still open");
-		evfilter_done();
-		return;
-	}
-	if (evfilter_send() == -1) {
-		log_warnx("ARI event filter could not be sent; Asterisk sends "
-		    "every event");
-		evfilter_done();
-		return;
-	}
 	lws_sul_schedule(ef.ctx, 0, &ef.sul_timeout, evfilter_timeout_cb,
 	    EVFILTER_TIMEOUT_MS * MSEC);
+	/* One request at a time: the last link's goes first (being killed). */
+	if (ef.wsi != NULL)
+		ef.resend = true;
+	else
+		evfilter_go();
 }
 
 /* The link went down: nothing follows, not even the delivery check. */
@@ -165,7 +188,9 @@ void
 evfilter_stop(void)
 {
 	ef.pending = false;
+	ef.resend = false;
 	lws_sul_cancel(&ef.sul_timeout);
+	lws_sul_cancel(&ef.sul_resend);
 	if (ef.wsi != NULL)
 		lws_set_timeout(ef.wsi, PENDING_TIMEOUT_USER_OK,
 		    LWS_TO_KILL_ASYNC);
@@ -176,6 +201,12 @@ evfilter_answer(struct lws *wsi)
 {
 	unsigned int	status = lws_http_client_http_response(wsi);
 
+	if (!ef.pending || ef.resend) {
+		/* The link it was for went down: nothing to say any more. */
+		lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK,
+		    LWS_TO_KILL_ASYNC);
+		return;
+	}
 	parent_flag(MAI_FLAG_EVENT_FILTER, status == 200 &&
 	    ws_conf.ari_event_filter);
 	if (status == 200 && ws_conf.ari_event_filter)
@@ -240,7 +271,11 @@ evfilter_callback(struct lws *wsi, enum lws_callback_reasons reason,
 	case LWS_CALLBACK_CLOSED_CLIENT_HTTP:
 	case LWS_CALLBACK_WSI_DESTROY:
 		ef.wsi = NULL;
-		evfilter_done();
+		if (ef.resend && ef.pending)	/* the new link's turn */
+			lws_sul_schedule(ef.ctx, 0, &ef.sul_resend,
+			    evfilter_resend_cb, 1);
+		else
+			evfilter_done();
 		break;
 	default:
 		break;

@@ -460,6 +460,7 @@ link_app_replaced(void)
 	lk.replaced = true;
 	link_gap(true);
 	parent_flag(MAI_FLAG_APP_REPLACED, 1);
+	parent_flag(MAI_FLAG_EVENT_FILTER, 0);
 	evfilter_stop();
 	delivery_stop();
 	log_warnx("ApplicationReplaced: another client (another orchestrator "

@@ -349,6 +349,7 @@ struct sim_req {
 	int		 nargs;
 	int		 authed;
 	int		 ctl_only;	/* arrived on the control port */
+	int		 json_body;	/* Content-Type says JSON */
 	int		 released;	/* was held (sim_hold.c), goes now */
 	char		*body;
 	size_t		 body_len;

@@ -2,15 +2,18 @@
  * An application's event filter: PUT /ari/applications/{app}/eventFilter
  * and the check each event for the application passes before it is
  * written, as Asterisk 22 does them (res/stasis/app.c, filter set and
- * match; res/ari/ari_websockets.c, the check on the socket's way out;
- * ApplicationReplaced goes around it).
+ * match; res/ari/ari_websockets.c, the check on the socket's way out).
  *
  * The body's "disallowed" and "allowed" arrays are set in that order,
- * each only when present; an empty body or {} clears both; an array
+ * each only when present; an empty body, {}, or a body whose
+ * Content-Type is not application/json (Asterisk does not read it)
+ * clears both; an array
  * that is not one, or an entry without a "type" string, is a 400 (a
  * disallowed list set before a bad allowed list stays set, as there).
  * An event passes when its type is in no disallowed entry and in an
- * allowed entry, or the allowed list is empty.
+ * allowed entry, or the allowed list is empty.  ApplicationReplaced
+ * passes it too (app_update() sends it through the application); only
+ * ApplicationRegistered and ApplicationUnregistered go around it.
  */
 
 #include <stdlib.h>
@@ -67,7 +70,8 @@ sim_filter_put(struct sim_app *a, const struct sim_req *r)
 	json_object	*body = NULL;
 	int		 rc = 0;
 
-	if (r->body != NULL && r->body_len > 0 &&
+	/* A body that does not say JSON is not read: both lists clear. */
+	if (r->json_body && r->body != NULL && r->body_len > 0 &&
 	    (body = json_tokener_parse(r->body)) == NULL)
 		return -1;
 	if (filter_set((json_object **)&a->disallowed, body,
@@ -112,21 +116,27 @@ sim_filter_allows(const struct sim_app *a, const char *type)
 	return ok;
 }
 
-/* The type of an event laid out by sim_ev_start(): {"type": "X", ... */
+/*
+ * The type of an event as the simulator lays it out: its first "type"
+ * member (sim_ev_type(); some events put others before it, and nothing
+ * inside an event has a "type" of its own).  An event without one is a
+ * bug of the simulator's: said, and not sent.
+ */
 int
 sim_filter_allows_json(const struct sim_app *a, const char *ev)
 {
-	static const char	key[] = "{\"type\": \"";
+	static const char	key[] = "\"type\": \"";
 	char			type[64];
 	const char		*e;
 	size_t			 n;
 
-	if (strncmp(ev, key, sizeof(key) - 1) != 0)
-		return 1;
+	if ((ev = strstr(ev, key)) == NULL ||
+	    (e = strchr(ev + sizeof(key) - 1, '"')) == NULL ||
+	    (n = (size_t)(e - ev) - (sizeof(key) - 1)) >= sizeof(type)) {
+		sim_log("event without a type: not sent");
+		return 0;
+	}
 	ev += sizeof(key) - 1;
-	if ((e = strchr(ev, '"')) == NULL || (n = (size_t)(e - ev)) >=
-	    sizeof(type))
-		return 1;
 	memcpy(type, ev, n);
 	type[n] = '\0';
 	return sim_filter_allows(a, type);

@@ -38,6 +38,17 @@ req_parse_args(struct lws *wsi, struct sim_req *r)
 	return 0;
 }
 
+/* Asterisk reads a body only when it says JSON (ast_http_get_json()). */
+static int
+req_says_json(struct lws *wsi)
+{
+	char	ct[64];
+
+	if (lws_hdr_copy(wsi, ct, sizeof(ct), WSI_TOKEN_HTTP_CONTENT_TYPE) <= 0)
+		return 0;
+	return strncasecmp(ct, "application/json", 16) == 0;
+}
+
 int
 sim_req_parse(struct lws *wsi, struct sim_req *r)
 {
@@ -54,6 +65,7 @@ sim_req_parse(struct lws *wsi, struct sim_req *r)
 		return -1;
 	r->authed = sim_auth_check(wsi, r);
 	r->ctl_only = sim.ctl_vh != NULL && lws_get_vhost(wsi) == sim.ctl_vh;
+	r->json_body = req_says_json(wsi);
 	return 0;
 }
 

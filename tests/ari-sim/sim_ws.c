@@ -264,8 +264,9 @@ sim_app_find(const char *name)
 static int
 send_replaced(struct sim_session *s, const char *name)
 {
-	char	ts[SIM_TS_LEN], esc[SIM_APP_LEN * 6 + 1], buf[1024];
-	int	n;
+	char		 ts[SIM_TS_LEN], esc[SIM_APP_LEN * 6 + 1], buf[1024];
+	struct sim_app	*a;
+	int		 n;
 
 	if (sim_json_escape(esc, sizeof(esc), name) == (size_t)-1)
 		return -1;
@@ -276,6 +277,10 @@ send_replaced(struct sim_session *s, const char *name)
 	if (n < 0 || (size_t)n >= sizeof(buf))
 		return -1;
 	sim_log("ApplicationReplaced app=%s", name);
+	/* Asterisk's app_update() sends it through the application's filter. */
+	if ((a = sim_app_find(name)) != NULL &&
+	    !sim_filter_allows(a, "ApplicationReplaced"))
+		return 0;
 	return sim_ws_send(s, buf, (size_t)n);
 }
 

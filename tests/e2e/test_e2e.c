@@ -256,6 +256,37 @@ START_TEST(call_reaches_flow_worker_as_asterisk_sent_it)
 }
 END_TEST
 
+/*
+ * Another client takes ARI_APP: its ApplicationReplaced reaches mai
+ * through the event filter (Asterisk sends it through the application's
+ * filter), /readyz says so, and once the other client leaves mai takes
+ * the application back.
+ */
+START_TEST(application_replaced_seen_through_the_filter)
+{
+	char	buf[512];
+	ssize_t	n;
+	int	fd;
+
+	start_ready();
+	ck_assert_int_ge(fd = h_connect(E2E_ARI_PORT), 0);
+	dprintf(fd, "GET /ari/events?app=mai HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+	    "Authorization: Basic " E2E_ARI_AUTH "\r\nUpgrade: websocket\r\n"
+	    "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+	    "Sec-WebSocket-Key: bWFpLWUyZS1yZXBsYWNlZA==\r\n\r\n");
+	n = read(fd, buf, sizeof(buf) - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	ck_assert_msg(strncmp(buf, "HTTP/1.1 101", 12) == 0, "%s", buf);
+	ck_assert_msg(wait_http("/readyz", 503, "\"app_replaced\":true",
+	    H_WAIT_MS), "%s", r->body);
+	ck_assert(h_log_has(&env, "ApplicationReplaced"));
+	close(fd);
+	ck_assert_msg(wait_http("/readyz", 200, NULL, RECONNECT_BOUND_MS),
+	    "%s", r->body);
+	ck_assert(h_log_has(&env, "nobody holds it"));
+}
+END_TEST
+
 /* Asterisk stopped: degraded within the keep-alive bound; back when up. */
 START_TEST(stopped_edge_turns_degraded_then_ok_again)
 {
@@ -306,6 +337,7 @@ main(void)
 	tcase_add_test(tc, readyz_degraded_then_ok_without_call);
 	tcase_add_test(tc, wrong_password_shows_in_deps_and_readyz);
 	tcase_add_test(tc, call_reaches_flow_worker_as_asterisk_sent_it);
+	tcase_add_test(tc, application_replaced_seen_through_the_filter);
 	tcase_add_test(tc, stopped_edge_turns_degraded_then_ok_again);
 	tcase_add_test(tc, frozen_edge_caught_by_ping_then_ok_after_thaw);
 	suite_add_tcase(s, tc);
