@@ -49,10 +49,7 @@ delivery_timeout_cb(lws_sorted_usec_list_t *sul)
 static void
 delivery_send(void)
 {
-	struct lws_client_connect_info	ci;
-	char				path[256];
-	char				app[sizeof(ws_conf.ari_app) * 3];
-	char				host[MAI_STR_MAX + 16];
+	char	path[256], app[sizeof(ws_conf.ari_app) * 3];
 
 	if (dlv.wsi != NULL || dlv.tries >= DELIVERY_TRIES_MAX)
 		return;
@@ -60,23 +57,9 @@ delivery_send(void)
 	urlenc(app, sizeof(app), ws_conf.ari_app);
 	snprintf(path, sizeof(path), "/ari/events/user/%s?application=%s",
 	    DELIVERY_EVENT, app);
-	if (link_host_header(host, sizeof(host), &ws_conf) == -1)
-		return;
-	memset(&ci, 0, sizeof(ci));
-	ci.context = dlv.ctx;
-	ci.vhost = dlv.vh;
-	ci.address = dlv.addr[0] != '\0' ? dlv.addr : ws_conf.ari_host;
-	ci.port = ws_conf.ari_port;
-	ci.path = path;
-	ci.host = host;		/* and the name TLS checks the cert against */
-	ci.method = "POST";
-	ci.local_protocol_name = "mai-delivery";
-	ci.ssl_connection = (ws_conf.ari_tls ? LCCSCF_USE_SSL : 0) |
-	    LCCSCF_HTTP_NO_FOLLOW_REDIRECT;
-	ci.pwsi = &dlv.wsi;
 	log_debug("readiness probe try=%d path=%s", dlv.tries, path);
-	if (lws_client_connect_via_info(&ci) == NULL) {
-		dlv.wsi = NULL;
+	if (basic_request(dlv.ctx, dlv.vh, dlv.addr, "POST", path,
+	    "mai-delivery", &dlv.wsi) == -1) {
 		log_warnx("readiness probe could not start");
 		return;
 	}

@@ -115,33 +115,14 @@ evfilter_timeout_cb(lws_sorted_usec_list_t *sul)
 static int
 evfilter_send(void)
 {
-	struct lws_client_connect_info	ci;
-	char				path[256];
-	char				app[sizeof(ws_conf.ari_app) * 3];
-	char				host[MAI_STR_MAX + 16];
+	char	path[256], app[sizeof(ws_conf.ari_app) * 3];
 
 	urlenc(app, sizeof(app), ws_conf.ari_app);
 	snprintf(path, sizeof(path), "/ari/applications/%s/eventFilter", app);
-	if (evfilter_body() == -1 ||
-	    link_host_header(host, sizeof(host), &ws_conf) == -1)
+	if (evfilter_body() == -1)
 		return -1;
-	memset(&ci, 0, sizeof(ci));
-	ci.context = ef.ctx;
-	ci.vhost = ef.vh;
-	ci.address = ef.addr[0] != '\0' ? ef.addr : ws_conf.ari_host;
-	ci.port = ws_conf.ari_port;
-	ci.path = path;
-	ci.host = host;
-	ci.method = "PUT";
-	ci.local_protocol_name = "mai-evfilter";
-	ci.ssl_connection = (ws_conf.ari_tls ? LCCSCF_USE_SSL : 0) |
-	    LCCSCF_HTTP_NO_FOLLOW_REDIRECT;
-	ci.pwsi = &ef.wsi;
-	if (lws_client_connect_via_info(&ci) == NULL) {
-		ef.wsi = NULL;
-		return -1;
-	}
-	return 0;
+	return basic_request(ef.ctx, ef.vh, ef.addr, "PUT", path,
+	    "mai-evfilter", &ef.wsi);
 }
 
 static void

@@ -48,32 +48,15 @@ reclaim_timeout_cb(lws_sorted_usec_list_t *sul)
 static void
 reclaim_send(lws_sorted_usec_list_t *sul)
 {
-	struct lws_client_connect_info	ci;
-	char				path[256];
-	char				app[sizeof(ws_conf.ari_app) * 3];
-	char				host[MAI_STR_MAX + 16];
+	char	path[256], app[sizeof(ws_conf.ari_app) * 3];
 
 	(void)sul;
 	if (!rcl.on || rcl.wsi != NULL)
 		return;
 	urlenc(app, sizeof(app), ws_conf.ari_app);
 	snprintf(path, sizeof(path), "/ari/applications/%s", app);
-	if (link_host_header(host, sizeof(host), &ws_conf) == -1)
-		return;
-	memset(&ci, 0, sizeof(ci));
-	ci.context = rcl.ctx;
-	ci.vhost = rcl.vh;
-	ci.address = rcl.addr[0] != '\0' ? rcl.addr : ws_conf.ari_host;
-	ci.port = ws_conf.ari_port;
-	ci.path = path;
-	ci.host = host;
-	ci.method = "GET";
-	ci.local_protocol_name = "mai-reclaim";
-	ci.ssl_connection = (ws_conf.ari_tls ? LCCSCF_USE_SSL : 0) |
-	    LCCSCF_HTTP_NO_FOLLOW_REDIRECT;
-	ci.pwsi = &rcl.wsi;
-	if (lws_client_connect_via_info(&ci) == NULL) {
-		rcl.wsi = NULL;
+	if (basic_request(rcl.ctx, rcl.vh, rcl.addr, "GET", path,
+	    "mai-reclaim", &rcl.wsi) == -1) {
 		reclaim_schedule();
 		return;
 	}

@@ -140,6 +140,9 @@ int		 delivery_callback(struct lws *, enum lws_callback_reasons, void *,
 /* basic.c */
 int		 basic_headers(struct lws *, unsigned char **, unsigned char *,
 		    size_t);
+int		 basic_request(struct lws_context *, struct lws_vhost *,
+		    const char *, const char *, const char *, const char *,
+		    struct lws **);
 
 /* evfilter.c */
 #define EVFILTER_TIMEOUT_MS	2000	/* then the delivery check goes on */
