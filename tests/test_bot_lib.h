@@ -42,6 +42,7 @@ struct tb_bot {
 	int	rtp_port;
 	int	ws_port;
 	pid_t	pid;
+	char	dlg[64];	/* its dialogue file (tb_start_dialogue) */
 };
 
 struct tb_pkt {
@@ -139,6 +140,22 @@ tb_start(struct tb_bot *b, const char *const *extra)
 	return tb_start_env(b, extra, 1);
 }
 
+/* The bot with dialogue text dlg (a file of its own) and one more setting. */
+static TB_UNUSED pid_t
+tb_start_dialogue(struct tb_bot *b, const char *dlg, const char *more)
+{
+	char		 kv[96], path[sizeof(b->dlg)];
+	const char	*extra[3] = { kv, more, NULL };
+	pid_t		 pid;
+
+	snprintf(path, sizeof(path), "/tmp/mai-bot-dlg-%d.json", getpid());
+	h_write_file(path, dlg);
+	snprintf(kv, sizeof(kv), "BOT_DIALOGUE_FILE=%s", path);
+	pid = tb_start(b, extra);	/* it clears *b first */
+	memcpy(b->dlg, path, sizeof(path));
+	return pid;
+}
+
 static TB_UNUSED char *
 tb_log(struct tb_bot *b)
 {
@@ -162,6 +179,10 @@ tb_stop(struct tb_bot *b)
 	int	st = -1, i;
 	char	cmd[256];
 
+	if (b->dlg[0] != '\0') {
+		unlink(b->dlg);
+		b->dlg[0] = '\0';
+	}
 	if (b->pid <= 0)
 		return -1;
 	kill(b->pid, SIGTERM);
