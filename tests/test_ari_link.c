@@ -134,12 +134,20 @@ START_TEST(event_filter_set_on_each_connect)
 }
 END_TEST
 
-/* An Asterisk without eventFilter: said once per connect, ready anyway. */
+/*
+ * An Asterisk without eventFilter (404), or one that fails it (500): said
+ * once per connect with the status, ready anyway, every event.
+ */
+static const char *const refusals[][2] = {
+	{ "nofilter?on=1", "ARI event filter refused status=404: this Asterisk" },
+	{ "nofilter?on=1&status=500", "ARI event filter refused status=500;" },
+};
+
 START_TEST(event_filter_refused_still_ready)
 {
-	ck_assert_int_eq(h_sim_ctl(&env, "nofilter?on=1"), 200);
+	ck_assert_int_eq(h_sim_ctl(&env, refusals[_i][0]), 200);
 	ck_assert_int_eq(h_sim_ctl(&env, "drop"), 200);
-	ck_assert(h_wait_log(&env, "ARI event filter refused status=404"));
+	ck_assert(h_wait_log(&env, refusals[_i][1]));
 	ck_assert(h_wait_ready(&env, 200));
 	ck_assert(h_wait_metric(&env, "mai_ws_event_filter", 0, 0));
 	ck_assert_int_eq(app_get(), 200);
@@ -309,7 +317,8 @@ main(void)
 	tcase_add_test(tc, handshake_401_reported_then_recovers);
 	tcase_add_test(tc, tcp_drop_reconnects);
 	tcase_add_test(tc, event_filter_set_on_each_connect);
-	tcase_add_test(tc, event_filter_refused_still_ready);
+	tcase_add_loop_test(tc, event_filter_refused_still_ready, 0,
+	    (int)(sizeof(refusals) / sizeof(refusals[0])));
 	tcase_add_test(tc, half_open_detected);
 	tcase_add_test(tc, malformed_events_counted_not_fatal);
 	tcase_add_test(tc, oversized_event_refused_whole);

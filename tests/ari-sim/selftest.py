@@ -389,6 +389,35 @@ def test_no_subscribe_all(sim):
     eq(ev.types(), ["StasisEnd"], "no ChannelDestroyed after StasisEnd")
 
 
+def test_event_filter(sim):
+    """eventFilter as Asterisk 22 sets and applies it (res/stasis/app.c)."""
+    ev = Events(sim.port, "filt")
+    path = "/ari/applications/filt/eventFilter"
+    for bad in ({"allowed": "StasisStart"}, {"allowed": [{"kind": "x"}]},
+                {"allowed": [{"type": ""}]}):
+        eq(sim.req("PUT", path, bad)[0], 400, f"bad filter {bad}")
+    eq(sim.req("PUT", "/ari/applications/nosuch/eventFilter", {})[0], 404,
+       "unknown app")
+    st, body, _ = sim.req("PUT", path, {"allowed": [{"type": "StasisStart"}],
+                                        "disallowed": []})
+    eq((st, body["events_allowed"]), (200, [{"type": "StasisStart"}]), "set")
+    cid = sim.ctl("call?app=filt")["channel"]
+    sim.ctl(f"hangup?channel={cid}")
+    eq(ev.types(), ["StasisStart"], "only the allowed type")
+    # Only "disallowed" given: "allowed" stays; no JSON type: both cleared.
+    st, body, _ = sim.req("PUT", path, {"disallowed": [{"type": "StasisEnd"}]})
+    eq(body["events_allowed"], [{"type": "StasisStart"}], "allowed kept")
+    r = urllib.request.Request(f"http://127.0.0.1:{sim.port}{path}",
+                               data=b'{"allowed":[{"type":"X"}]}',
+                               method="PUT", headers={"Authorization": AUTH})
+    with urllib.request.urlopen(r, timeout=5) as a:
+        body = json.loads(a.read())
+    eq((body["events_allowed"], body["events_disallowed"]), ([], []),
+       "a body not said to be JSON is not read: cleared")
+    eq(sim.req("GET", "/_sim/hangup?all=1&linger_ms=10", auth=False)[0],
+       400, "linger_ms with all=1 refused")
+
+
 def main():
     subprocess.run(["make", "-s", "-C", HERE], check=True)
     sim = Sim()
@@ -404,6 +433,8 @@ def main():
             print("ok", t.__name__)
         test_no_subscribe_all(sim)
         print("ok test_no_subscribe_all")
+        test_event_filter(sim)
+        print("ok test_event_filter")
     finally:
         sim.stop()
     print("selftest: all passed")

@@ -64,7 +64,8 @@ struct sim_faults {
 	int	notbooted;	/* every /ari/ request answers 503 */
 	int	halfopen;	/* WebSockets neither read nor write */
 	int	refuse;		/* ARI requests get the connection closed */
-	int	nofilter;	/* no eventFilter: an Asterisk before 16.3 */
+	int	nofilter;	/* eventFilter refused with nofilter_status */
+	int	nofilter_status;	/* 404 (an Asterisk before 16.3)… */
 };
 
 struct sim_stats {

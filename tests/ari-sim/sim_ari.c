@@ -57,8 +57,11 @@ ari_application(struct lws *wsi, const struct sim_req *r, const char *path)
 
 	snprintf(name, sizeof(name), "%.*s", sub != NULL ?
 	    (int)(sub - path) : (int)strlen(path), path);
-	if (!path_name_ok(name) || (sub != NULL && !put) ||
-	    (put && sim.faults.nofilter))
+	if (put && sim.faults.nofilter)
+		return sim_http_msg(wsi, (unsigned int)sim.faults.nofilter_status,
+		    sim.faults.nofilter_status == 404 ? "Not found" :
+		    "Internal Server Error");
+	if (!path_name_ok(name) || (sub != NULL && !put))
 		return sim_http_msg(wsi, 404, "Not found");
 	if (r->method != (put ? LWSHUMETH_PUT : LWSHUMETH_GET))
 		return sim_http_msg(wsi, 405, "Invalid method");

@@ -115,9 +115,15 @@ ctl_refuse(struct lws *wsi, struct sim_req *r)
 	return ctl_flag(wsi, r, "on", &sim.faults.refuse);
 }
 
+/* PUT eventFilter refused: 404 as before 13.26/16.3, or another status. */
 static int
 ctl_nofilter(struct lws *wsi, struct sim_req *r)
 {
+	long long	st;
+
+	if (sim_arg_num(r, "status", 404, 400, 599, &st) == -1)
+		return ctl_err(wsi, "status must be 400..599");
+	sim.faults.nofilter_status = (int)st;
 	return ctl_flag(wsi, r, "on", &sim.faults.nofilter);
 }
 
