@@ -254,14 +254,22 @@ trace() {
 	    pass=1 FS=" " "$tmp/mai.log" pass=2 FS=, - | tee -a "$tmp/table"
 }
 
-burst() {
-	sys=$1; n=$2; name=${3:-$1}
+# $2 call files 1.call... for system $1, owned by asterisk, in the bench
+# folder on the spool's file system (a move into outgoing/ places them).
+call_files() {
 	rm -f "$ROOT$SPOOL/bench/"*.call
 	i=0
-	while [ "$i" -lt "$n" ]; do
-		i=$((i + 1)); call_file "$sys" "$i" $((1000 + i))
+	while [ "$i" -lt "$2" ]; do
+		i=$((i + 1))
+		printf 'Channel: Local/%d@bench-%s\nApplication: Echo\nMaxRetries: 0\nWaitTime: 30\n' \
+		    $((1000 + i)) "$1" >"$ROOT$SPOOL/bench/$i.call"
 	done
 	chroot "$ROOT" chown -R asterisk:asterisk "$SPOOL/bench"
+}
+
+burst() {
+	sys=$1; n=$2; name=${3:-$1}
+	call_files "$sys" "$n"
 	c0=$(cel_lines); set -- $(netstat_now); o0=$1; s0=$2
 	[ "$TRACE" = 0 ] || cpu_snap >"$tmp/cpu0"
 	perf_pid=""; ss_pid=""
@@ -299,23 +307,13 @@ burst() {
 	sleep "$SETTLE"
 }
 
-# Write call file $2 (number $3) for system $1 into the bench folder.
-call_file() {
-	printf 'Channel: Local/%d@bench-%s\nApplication: Echo\nMaxRetries: 0\nWaitTime: 30\n' \
-	    "$3" "$1" >"$ROOT$SPOOL/bench/$2.call"
-}
 
 # Steady rate through the spool: RATE calls a second for SECS seconds,
 # the files due by then moved in every 20 ms (Local channels: Asterisk's
 # SIP stack is not in the way; `steady` below is the same over sipp).
 steady_spool() {
 	sys=$1; name=${2:-$1}; total=$((RATE * SECS))
-	rm -f "$ROOT$SPOOL/bench/"*.call
-	i=0
-	while [ "$i" -lt "$total" ]; do
-		i=$((i + 1)); call_file "$sys" "$i" $((1000 + i))
-	done
-	chroot "$ROOT" chown -R asterisk:asterisk "$SPOOL/bench"
+	call_files "$sys" "$total"
 	c0=$(cel_lines); set -- $(netstat_now); o0=$1; s0=$2
 	python3 - "$ROOT$SPOOL/bench" "$ROOT$SPOOL/outgoing" "$RATE" \
 	    "$total" <<'PY'
