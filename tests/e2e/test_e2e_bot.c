@@ -194,6 +194,25 @@ recognize(const char *wav, const char *words)
 	return strdup(out);
 }
 
+/*
+ * The bot's own figures for each answer on the real Asterisk, for the
+ * record (docs/bot.md): end of the caller's turn to the bot's first
+ * packet, and the part of it the bot spent.  Printed, never asserted.
+ */
+static void
+print_turns(void)
+{
+	char	*s = h_slurp_from(bot_log, 0), *p = s;
+	size_t	 n;
+
+	while ((p = strstr(p, "first audio id=")) != NULL) {
+		n = strcspn(p, "\n");
+		fprintf(stderr, "e2e-bot: %.*s\n", (int)n, p);
+		p += n;
+	}
+	free(s);
+}
+
 START_TEST(caller_asks_and_hears_the_answer)
 {
 	char	wav[600], *heard;
@@ -208,6 +227,7 @@ START_TEST(caller_asks_and_hears_the_answer)
 	/* The dialogue's third rule: opening hours (bot/dialogue.json). */
 	ck_assert_msg(bot_log_has("rule=2"), "bot log %s", bot_log);
 	ck_assert(!bot_log_has("fault id="));
+	print_turns();
 	/* What the caller heard after asking: the dialogue's answer. */
 	snprintf(wav, sizeof(wav), "%s/tmp/mai-e2e-bot-heard.wav", ast_root);
 	ck_assert_msg(access(wav, R_OK) == 0, "no recording %s", wav);
