@@ -213,7 +213,7 @@ grep -q 'transcript .*\(opening\|hours\)' "$LOGS/bot.log" &&
     fail "the bot did not hear the question (see $LOGS/bot.log)"
 C logs --no-color orchestrator 2>&1 | grep -q 'state=bot event=digits:1' ||
     fail "mai did not take the call to the bot"
-C cp edge:/tmp/mai-e2e-bot-heard.wav "$LOGS/heard.wav" >/dev/null ||
+C cp edge:/tmp/mai-e2e-bot-heard.wav16 "$LOGS/heard.wav" >/dev/null ||
     fail "no recording of what the caller heard"
 sox "$LOGS/heard.wav" -r 16000 -c 1 -b 16 "$LOGS/heard16.wav" &&
     printf '#JSGF V1.0;\ngrammar t;\npublic <u> = <w>+;\n<w> = we | are | open | monday | to | friday | from | nine | in | the | morning | five | evening;\n' >"$LOGS/answer.gram" ||

@@ -181,7 +181,7 @@ recognize(const char *wav, const char *words)
 	size_t	 n;
 
 	/* heard16.wav stays in the test's directory (MAI_TEST_KEEP=1). */
-	ck_assert_int_eq(sh("sox %s -r 16000 -c 1 -b 16 %s/heard16.wav && "
+	ck_assert_int_eq(sh("sox -t wav %s -r 16000 -c 1 -b 16 %s/heard16.wav && "
 	    "printf '#JSGF V1.0;\\ngrammar t;\\npublic <u> = <w>+;\\n<w> = "
 	    "%s;\\n' >%s/answer.gram", wav, env.dir, words, env.dir), 0);
 	snprintf(out, sizeof(out), "pocketsphinx_continuous -infile "
@@ -229,7 +229,7 @@ START_TEST(caller_asks_and_hears_the_answer)
 	ck_assert(!bot_log_has("fault id="));
 	print_turns();
 	/* What the caller heard after asking: the dialogue's answer. */
-	snprintf(wav, sizeof(wav), "%s/tmp/mai-e2e-bot-heard.wav", ast_root);
+	snprintf(wav, sizeof(wav), "%s/tmp/mai-e2e-bot-heard.wav16", ast_root);
 	ck_assert_msg(access(wav, R_OK) == 0, "no recording %s", wav);
 	heard = recognize(wav, ANSWER_WORDS);
 	ck_assert_msg(strstr(heard, "open") != NULL ||
